@@ -1,0 +1,99 @@
+"""trtlab — PyTorch -> ONNX -> TensorRT, step by step, checked numerically, on GPU or CPU.
+
+``import trtlab`` is cheap: it imports neither torch, onnxruntime nor tensorrt. Public names are
+resolved lazily from their submodules on first access (PEP 562).
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+from trtlab.errors import (
+    BackendError,
+    BuildError,
+    ConfigError,
+    CudaError,
+    DependencyError,
+    DTypeError,
+    EngineError,
+    ExportError,
+    FileFormatError,
+    InputError,
+    ParityError,
+    ShapeError,
+    TrtlabError,
+    WeightsError,
+)
+
+__version__ = "0.1.0"
+
+# public name -> submodule that defines it (imported on first attribute access)
+_LAZY: dict[str, str] = {
+    # models
+    "resnet50": "trtlab.models",
+    "fcn_resnet101": "trtlab.models",
+    "load_model": "trtlab.models",
+    # data
+    "demo_images": "trtlab.data",
+    "load_image": "trtlab.data",
+    "imagenet_labels": "trtlab.data",
+    "voc_labels": "trtlab.data",
+    "preprocess_imagenet": "trtlab.data",
+    "preprocess_segmentation": "trtlab.data",
+    "topk": "trtlab.data",
+    # export / compare
+    "export_onnx": "trtlab.export",
+    "check_onnx": "trtlab.export",
+    "OnnxFromTorch": "trtlab.export",
+    "compare": "trtlab.compare",
+    "ParityReport": "trtlab.compare",
+    # runners
+    "runner": "trtlab.runners",
+    "available_backends": "trtlab.runners",
+    "TorchRunner": "trtlab.runners",
+    "OnnxRuntimeRunner": "trtlab.runners",
+    "TensorSpec": "trtlab.runners",
+    # benchmarks, doctor
+    "benchmark": "trtlab.bench",
+    "doctor": "trtlab.doctor",
+    # TensorRT layer and wrappers
+    "build_engine": "trtlab.trt.build",
+    "EngineFromOnnx": "trtlab.trt.build",
+    "Engine": "trtlab.trt.runtime",
+    "TrtRunner": "trtlab.runners",
+    "ONNXClassifierWrapper": "trtlab.wrappers",
+    "SegmentationWrapper": "trtlab.wrappers",
+}
+
+__all__ = [
+    "BackendError",
+    "BuildError",
+    "ConfigError",
+    "CudaError",
+    "DTypeError",
+    "DependencyError",
+    "EngineError",
+    "ExportError",
+    "FileFormatError",
+    "InputError",
+    "ParityError",
+    "ShapeError",
+    "TrtlabError",
+    "WeightsError",
+    "__version__",
+    *_LAZY,
+]
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'trtlab' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

@@ -1,0 +1,59 @@
+"""Lazy imports of heavy libraries, with install hints (Polygraphy style).
+
+``import trtlab`` must stay fast and work on a bare CPU machine, so torch, onnxruntime, tensorrt,
+cuda-python and ipywidgets are imported only where used, through :func:`lazy_import`.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+from types import ModuleType
+
+from trtlab.errors import DependencyError
+
+#: How to install each optional module; keys are import names.
+INSTALL_HINTS: dict[str, str] = {
+    "torch": "pip install 'torch==2.13.0' (CPU) or use an NVIDIA PyTorch container",
+    "torchvision": "pip install 'torchvision==0.28.0' (pinned; an unpinned one pulls CUDA packages)",
+    "onnx": "pip install onnx",
+    "onnxscript": "pip install onnxscript (needed by torch.onnx's dynamo exporter)",
+    "onnxruntime": "pip install onnxruntime (or onnxruntime-gpu on a CUDA machine)",
+    "onnxconverter_common": "pip install onnxconverter-common (FP16 conversion of ONNX graphs)",
+    "tensorrt": (
+        "use NVIDIA's TensorRT container (nvcr.io/nvidia/tensorrt) or "
+        "pip install tensorrt --extra-index-url https://pypi.nvidia.com on a machine with a CUDA GPU"
+    ),
+    "tensorrt_lean": "pip install tensorrt-lean-cu13-libs tensorrt-lean-cu13-bindings",
+    "cuda": "pip install 'trtlab[gpu]' (installs cuda-python)",
+    "cuda.bindings": "pip install 'trtlab[gpu]' (installs cuda-python)",
+    "pycuda": "pip install pycuda (needs the CUDA toolkit headers; cuda-python is the default)",
+    "ipywidgets": "pip install ipywidgets",
+    "matplotlib": "pip install matplotlib",
+    "tqdm": "pip install tqdm",
+    "PIL": "pip install pillow",
+}
+
+
+def has_module(name: str) -> bool:
+    """True when ``name`` can be imported, without importing it."""
+    try:
+        return importlib.util.find_spec(name) is not None
+    except (ImportError, ValueError):
+        return False
+
+
+def lazy_import(name: str, *, purpose: str | None = None) -> ModuleType:
+    """Import ``name`` now, or raise :class:`DependencyError` with the install hint.
+
+    ``purpose`` completes the sentence "needed to ..." in the error message.
+    """
+    try:
+        return importlib.import_module(name)
+    except ImportError as exc:
+        root = name.split(".")[0]
+        hint = INSTALL_HINTS.get(name) or INSTALL_HINTS.get(root) or f"pip install {root}"
+        why = f" (needed to {purpose})" if purpose else ""
+        raise DependencyError(
+            f"Python module '{name}' is not importable{why}: {exc}", hint=hint
+        ) from exc
