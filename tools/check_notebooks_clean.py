@@ -1,5 +1,9 @@
 """Fail when a committed notebook carries outputs or execution counts (they must be committed clean).
 
+Exception: a cell whose source starts with ``# NBVAL_CHECK_OUTPUT`` is a reference cell: it keeps its
+outputs and execution count, because nbval compares a fresh run against them (and only checks cells
+that carry an execution count).
+
 Usage: python tools/check_notebooks_clean.py [--fix] DIR_OR_NOTEBOOK...
 """
 
@@ -10,11 +14,22 @@ import sys
 from pathlib import Path
 
 
+CHECKED = "# NBVAL_CHECK_OUTPUT"
+
+
+def _checked(cell: dict) -> bool:
+    source = cell.get("source", "")
+    text = "".join(source) if isinstance(source, list) else source
+    return text.lstrip().startswith(CHECKED)
+
+
 def dirty_cells(nb: dict) -> list[int]:
     return [
         i
         for i, cell in enumerate(nb.get("cells", []))
-        if cell.get("cell_type") == "code" and (cell.get("outputs") or cell.get("execution_count"))
+        if cell.get("cell_type") == "code"
+        and not _checked(cell)
+        and (cell.get("outputs") or cell.get("execution_count"))
     ]
 
 
@@ -35,7 +50,7 @@ def main(argv: list[str]) -> int:
             continue
         if fix:
             for cell in nb["cells"]:
-                if cell.get("cell_type") == "code":
+                if cell.get("cell_type") == "code" and not _checked(cell):
                     cell["outputs"], cell["execution_count"] = [], None
             path.write_text(json.dumps(nb, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
             print(f"cleaned {path}")

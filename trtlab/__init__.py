@@ -97,3 +97,10 @@ def __getattr__(name: str) -> Any:
 
 def __dir__() -> list[str]:
     return sorted(__all__)
+
+
+def load_ipython_extension(ipython: Any) -> None:
+    """``%load_ext trtlab`` registers the ``%%requires`` cell magic (see ``trtlab.magics``)."""
+    from trtlab.magics import load_ipython_extension as _load
+
+    _load(ipython)

@@ -1,0 +1,198 @@
+"""Runners: one interface (``Runner``) over PyTorch, ONNX Runtime and TensorRT.
+
+``runner(source)`` picks the best backend this machine has: TensorRT for ``.onnx`` files on a GPU
+host with TensorRT installed, otherwise ONNX Runtime; PyTorch for ``nn.Module`` objects.
+Backend modules are imported on first use, so importing this package stays cheap.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from trtlab._lazy import INSTALL_HINTS, has_module
+from trtlab.errors import BackendError, FileFormatError, InputError
+from trtlab.runners.base import BACKENDS, Runner, TensorSpec
+
+if TYPE_CHECKING:
+    from trtlab.runners.ort import OnnxRuntimeRunner
+    from trtlab.runners.torch_runner import TorchRunner
+    from trtlab.runners.trt import TrtRunner
+
+ONNX_SUFFIXES = (".onnx",)
+ENGINE_SUFFIXES = (".engine", ".plan", ".trt")
+
+_LAZY = {
+    "TorchRunner": "trtlab.runners.torch_runner",
+    "OnnxRuntimeRunner": "trtlab.runners.ort",
+    "TrtRunner": "trtlab.runners.trt",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'trtlab.runners' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def tensorrt_available() -> bool:
+    """True when the full ``tensorrt`` package imports here *and* a CUDA GPU is present."""
+    if not has_module("tensorrt"):
+        return False
+    from trtlab.doctor import gpu_present
+
+    return gpu_present()
+
+
+def available_backends() -> list[str]:
+    """Backends usable on this machine, in order torch, onnxruntime, tensorrt (no heavy imports)."""
+    found = []
+    if has_module("torch"):
+        found.append("torch")
+    if has_module("onnxruntime"):
+        found.append("onnxruntime")
+    if tensorrt_available():
+        found.append("tensorrt")
+    return found
+
+
+def _tensorrt_missing_error(what: str) -> BackendError:
+    from trtlab.doctor import gpu_present
+
+    reasons = []
+    if not has_module("tensorrt"):
+        reasons.append("the 'tensorrt' Python package is not installed")
+    if not gpu_present():
+        reasons.append("no CUDA GPU is visible")
+    reason = " and ".join(reasons) or "TensorRT did not pass the availability check"
+    return BackendError(
+        f"{what} needs TensorRT, which is not available here: {reason}",
+        hint=(
+            "run on a machine with an NVIDIA GPU and TensorRT ("
+            + INSTALL_HINTS["tensorrt"]
+            + "); on this machine use the .onnx file with backend='onnxruntime' instead"
+        ),
+    )
+
+
+def _is_torch_module(source: object) -> bool:
+    torch = sys.modules.get("torch")
+    return torch is not None and isinstance(source, torch.nn.Module)
+
+
+def _onnx_runner(path: Path | bytes, backend: str, kw: dict[str, Any]) -> Runner:
+    if backend == "auto":
+        backend = "tensorrt" if tensorrt_available() else "onnxruntime"
+    if backend == "onnxruntime":
+        from trtlab.runners.ort import OnnxRuntimeRunner
+
+        return OnnxRuntimeRunner(path, **kw)
+    if backend == "tensorrt":
+        if not tensorrt_available():
+            raise _tensorrt_missing_error("backend='tensorrt'")
+        from trtlab.runners import trt as trt_runners
+
+        from_onnx = getattr(trt_runners.TrtRunner, "from_onnx", None)
+        if from_onnx is None:
+            raise BackendError(
+                "this trtlab build has no TrtRunner.from_onnx",
+                hint="build an engine with trtlab.build_engine(onnx_path) and pass the .engine",
+            )
+        runner_: Runner = from_onnx(path, **kw)
+        return runner_
+    raise InputError(
+        f"an ONNX model cannot run with backend={backend!r}",
+        hint="use backend='onnxruntime' or 'tensorrt' (or 'auto'); for 'torch' pass the nn.Module",
+    )
+
+
+def runner(source: Any, backend: str = "auto", **kw: Any) -> Runner:
+    """Make a runner for ``source`` on ``backend`` (``auto``, ``torch``, ``onnxruntime``, ``tensorrt``).
+
+    ``source`` may be an ``nn.Module`` (torch), a model name from ``models.MODEL_SPECS`` (torch, or
+    exported to ONNX for the other backends), an ``.onnx`` path or its bytes, or a serialized
+    TensorRT engine (``.engine``/``.plan``/``.trt``). Extra keyword arguments go to the runner.
+    """
+    valid = ("auto", *BACKENDS)
+    if not isinstance(backend, str) or backend not in valid:
+        raise InputError(
+            f"unknown backend {backend!r}; valid backends: {', '.join(valid)}",
+            hint=f"this machine has: {', '.join(available_backends()) or 'none'}",
+        )
+    if isinstance(source, Runner):
+        if backend not in ("auto", source.backend):
+            raise InputError(
+                f"source is already a {source.backend} runner, backend={backend!r} was asked",
+                hint="pass the model or file instead of a runner",
+            )
+        return source
+    if _is_torch_module(source):
+        if backend not in ("auto", "torch"):
+            raise InputError(
+                f"an nn.Module runs with backend='torch', got backend={backend!r}",
+                hint="export it first: path = trtlab.export_onnx(model, 'model.onnx', example), "
+                "then trtlab.runner(path, backend=...)",
+            )
+        from trtlab.runners.torch_runner import TorchRunner
+
+        return TorchRunner(source, **kw)
+    if isinstance(source, (bytes, bytearray)):
+        return _onnx_runner(bytes(source), backend, kw)
+    if isinstance(source, (str, os.PathLike)):
+        path = Path(source).expanduser()
+        suffix = path.suffix.lower()
+        if suffix in ONNX_SUFFIXES:
+            return _onnx_runner(path, backend, kw)
+        if suffix in ENGINE_SUFFIXES:
+            if backend not in ("auto", "tensorrt"):
+                raise InputError(
+                    f"{path.name} is a TensorRT engine; only backend='tensorrt' can run it, "
+                    f"got backend={backend!r}",
+                    hint="run the .onnx file with onnxruntime instead",
+                )
+            if not tensorrt_available():
+                raise _tensorrt_missing_error(f"running the engine {path.name}")
+            from trtlab.runners.trt import TrtRunner
+
+            return TrtRunner(path, **kw)
+        if suffix == "" and isinstance(source, str) and not path.exists():
+            from trtlab import models
+
+            if source in models.MODEL_SPECS or source in models.TEST_MODEL_SPECS:
+                if backend in ("auto", "torch"):
+                    from trtlab.runners.torch_runner import TorchRunner
+
+                    return TorchRunner(source, **kw)
+                from trtlab import export
+
+                weights = kw.pop("weights", "default")
+                return _onnx_runner(export.export_model(source, weights=weights), backend, kw)
+        raise FileFormatError(
+            f"cannot tell which backend runs {str(source)!r}: expected an nn.Module, a model name, "
+            f"a .onnx file or a TensorRT engine ({', '.join(ENGINE_SUFFIXES)})",
+            hint="rename the file with its proper suffix, or pass backend= with a known file type",
+        )
+    raise InputError(
+        f"runner() cannot run a {type(source).__name__}",
+        hint="pass an nn.Module, a model name, an .onnx path (or bytes) or an engine path",
+    )
+
+
+__all__ = [
+    "ENGINE_SUFFIXES",
+    "ONNX_SUFFIXES",
+    "OnnxRuntimeRunner",
+    "Runner",
+    "TensorSpec",
+    "TorchRunner",
+    "TrtRunner",
+    "available_backends",
+    "runner",
+    "tensorrt_available",
+]
