@@ -1,8 +1,8 @@
 """Fail when a committed notebook carries outputs or execution counts (they must be committed clean).
 
-Exception: a cell whose source starts with ``# NBVAL_CHECK_OUTPUT`` is a reference cell: it keeps its
-outputs and execution count, because nbval compares a fresh run against them (and only checks cells
-that carry an execution count).
+Exception: a cell whose source starts with ``# NBVAL_CHECK_OUTPUT`` is a reference cell: it keeps
+its outputs and execution count, because nbval compares a fresh run against them (and only checks
+cells that carry an execution count).
 
 Usage: python tools/check_notebooks_clean.py [--fix] DIR_OR_NOTEBOOK...
 """
@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-
 
 CHECKED = "# NBVAL_CHECK_OUTPUT"
 

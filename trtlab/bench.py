@@ -206,10 +206,10 @@ def _target(
     call: Callable[[], Any] = (lambda: fn(inputs)) if inputs is not None else fn
     return _Target(
         call=call,
-        name=name or getattr(fn, "__name__", type(fn).__name__),
+        name=name or str(getattr(fn, "__name__", type(fn).__name__)),
         backend="python",
         device="host",
-        batch=batch or _batch_of(inputs),  # type: ignore[arg-type]
+        batch=batch or _batch_of(inputs),
         sync=sync,
         threads=None,
     )
@@ -288,7 +288,7 @@ def compare_speed(baseline: BenchResult, candidate: BenchResult) -> float:
 
 @dataclass
 class PairResult:
-    """Two configurations timed alternately; ``ratio`` = how many times faster ``b`` is than ``a``."""
+    """Two configurations timed alternately; ``ratio``: how many times faster ``b`` ran."""
 
     a: BenchResult
     b: BenchResult
@@ -345,9 +345,13 @@ def benchmark_pair(
     while len(times_a) < n or (
         time.perf_counter() - start < min_time and len(times_a) < MAX_ITERATIONS
     ):
-        first, second = ((ta, times_a), (tb, times_b)) if rounds % 2 == 0 else (
-            (tb, times_b),
-            (ta, times_a),
+        first, second = (
+            ((ta, times_a), (tb, times_b))
+            if rounds % 2 == 0
+            else (
+                (tb, times_b),
+                (ta, times_a),
+            )
         )
         first[1].append(_time_once(first[0]))
         second[1].append(_time_once(second[0]))
@@ -386,7 +390,9 @@ def sweep(
     factory ``f(batch)`` returning a runner or a zero-argument callable for that batch size.
     """
     if isinstance(batches, (str, bytes)) or not batches:
-        raise InputError(f"batches must be a non-empty list of ints, got {batches!r}", hint="[1, 8]")
+        raise InputError(
+            f"batches must be a non-empty list of ints, got {batches!r}", hint="[1, 8]"
+        )
     for b in batches:
         _check_count("batch", b, 1)
     results: list[BenchResult] = []

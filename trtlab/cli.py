@@ -1,4 +1,4 @@
-"""The ``trtlab`` command: ``doctor``, ``quickstart``, ``export``, ``bench`` (and ``build`` with TensorRT).
+"""The ``trtlab`` command: ``doctor``, ``quickstart``, ``export``, ``bench`` (+ TensorRT ``build``).
 
 Subcommands are registered in :data:`COMMANDS`; a module listed in :data:`PLUGIN_MODULES` may add
 more by calling :func:`register` when imported (the TensorRT layer adds ``build`` that way), so
@@ -9,6 +9,7 @@ exit with status 2, without a traceback.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import json
 import sys
@@ -87,7 +88,9 @@ def _quickstart_args(p: argparse.ArgumentParser) -> None:
         default="default",
         help="'default' (pretrained when obtainable, else random with a warning) or 'random'",
     )
-    p.add_argument("--json", action="store_true", help="print the result as JSON at the end")
+    p.add_argument(
+        "--json", action="store_true", help="print the result as JSON (progress goes to stderr)"
+    )
 
 
 def _quickstart(args: argparse.Namespace) -> int:
@@ -101,6 +104,7 @@ def _quickstart(args: argparse.Namespace) -> int:
         warmup=args.warmup,
         threads=args.threads,
         weights=args.weights,
+        out=(lambda line: print(line, file=sys.stderr)) if args.json else print,
     )
     if args.json:
         print(json.dumps(result.to_dict(), indent=2))
@@ -109,12 +113,18 @@ def _quickstart(args: argparse.Namespace) -> int:
 
 # -- export ---------------------------------------------------------------------------------------
 
-EXPORTABLE = ("resnet50", "fcn_resnet101")
-
 
 def _export_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("model", choices=EXPORTABLE, help="which model to export")
-    p.add_argument("-o", "--output", metavar="PATH", help="where to write the .onnx (default: cache)")
+    from trtlab import models
+
+    p.add_argument(
+        "model",
+        choices=[*models.MODEL_SPECS, *models.TEST_MODEL_SPECS],
+        help="which model to export (tiny_* are small random test models)",
+    )
+    p.add_argument(
+        "-o", "--output", metavar="PATH", help="where to write the .onnx (default: cache)"
+    )
     p.add_argument("--opset", type=int, default=None, help="ONNX opset (default: trtlab's choice)")
     p.add_argument("--weights", default="default", help="'default' or 'random'")
 
@@ -122,13 +132,14 @@ def _export_args(p: argparse.ArgumentParser) -> None:
 def _export(args: argparse.Namespace) -> int:
     from trtlab import export
 
-    kwargs: dict[str, object] = {"weights": args.weights}
-    if args.opset is not None:
-        kwargs["opset"] = args.opset
-    if args.output:
-        kwargs["path"] = args.output
-    path = export.export_model(args.model, **kwargs)  # type: ignore[arg-type]
-    print(f"exported {args.model} -> {path}")
+    weights = None if str(args.weights).lower() in ("random", "none") else args.weights
+    path = export.export_model(args.model, weights=weights, path=args.output, opset=args.opset)
+    if path.cached:
+        print(
+            f"{args.model}: cache hit, {path} (exported earlier; --output PATH writes a new file)"
+        )
+    else:
+        print(f"exported {args.model} (weights {path.weights}) in {path.seconds:.1f} s -> {path}")
     print(export.check_onnx(path))
     return 0
 
@@ -206,10 +217,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the ``trtlab`` command; returns the exit status (0 ok, 1 check failed, 2 user error)."""
-    try:
+    with contextlib.suppress(TrtlabError):  # a broken optional plugin must not take the CLI down
         _load_plugins()
-    except TrtlabError:  # a broken optional plugin must not take the CLI down
-        pass
     parser = build_parser()
     try:
         args = parser.parse_args(list(argv) if argv is not None else None)
@@ -229,4 +238,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
 
 
-__all__ = ["COMMANDS", "EXIT_USAGE", "PLUGIN_MODULES", "Command", "build_parser", "main", "register"]
+__all__ = [
+    "COMMANDS",
+    "EXIT_USAGE",
+    "PLUGIN_MODULES",
+    "Command",
+    "build_parser",
+    "main",
+    "register",
+]

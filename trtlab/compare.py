@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import html
 import math
+import sys
+import types
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
@@ -458,3 +460,17 @@ __all__ = [
     "compare",
     "get_tolerance",
 ]
+
+
+class _CallableModule(types.ModuleType):
+    """``trtlab.compare`` names both this module and the function; make both spellings work.
+
+    Once any code imports the submodule ``trtlab.compare``, Python binds that package attribute
+    to the module, hiding the lazily exported function. Calling the module runs :func:`compare`.
+    """
+
+    def __call__(self, reference: Any, candidate: Any, **kwargs: Any) -> ParityReport:
+        return compare(reference, candidate, **kwargs)
+
+
+sys.modules[__name__].__class__ = _CallableModule

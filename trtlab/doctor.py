@@ -141,10 +141,10 @@ class DoctorReport:
         rows = [(_STATUS_MARK[c.status], c.name, c.version or "-", c.detail) for c in self.checks]
         widths = [max(len(r[i]) for r in rows) for i in range(3)]
         lines = [f"trtlab doctor ({self.elapsed_s:.1f} s)"]
-        for check, row in zip(self.checks, rows):
+        for check, row in zip(self.checks, rows, strict=True):
             lines.append(
                 "  "
-                + "  ".join(cell.ljust(w) for cell, w in zip(row[:3], widths))
+                + "  ".join(cell.ljust(w) for cell, w in zip(row[:3], widths, strict=True))
                 + f"  {row[3]}".rstrip()
             )
             if not check.ok and check.fix:
@@ -192,9 +192,7 @@ def _dist_version(*names: str) -> str:
 
 def _run(cmd: list[str], timeout: float = 5.0) -> str | None:
     try:
-        proc = subprocess.run(  # noqa: S603 - fixed argument lists, no shell
-            cmd, capture_output=True, text=True, timeout=timeout, check=False
-        )
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, check=False)
     except (OSError, subprocess.SubprocessError):
         return None
     return proc.stdout if proc.returncode == 0 else None
@@ -263,9 +261,7 @@ def _check_cpu() -> Check:
 def _check_gpu() -> Check:
     smi = shutil.which("nvidia-smi")
     if smi:
-        query = _run(
-            [smi, "--query-gpu=name,driver_version,memory.total", "--format=csv,noheader"]
-        )
+        query = _run([smi, "--query-gpu=name,driver_version,memory.total", "--format=csv,noheader"])
         if query and query.strip():
             gpus = [line.strip() for line in query.strip().splitlines()]
             driver = gpus[0].split(",")[1].strip() if "," in gpus[0] else ""
@@ -273,12 +269,10 @@ def _check_gpu() -> Check:
             match = re.search(r"CUDA Version:\s*([\d.]+)", header)
             cuda = f"CUDA {match.group(1)}; " if match else ""
             names = "; ".join(g.split(",")[0] for g in gpus)
-            return Check(
-                "GPU / driver", "ok", driver, f"{cuda}{len(gpus)} GPU(s): {names}"
-            )
+            return Check("GPU / driver", "ok", driver, f"{cuda}{len(gpus)} GPU(s): {names}")
     if has_module("cuda.bindings"):
         try:
-            from cuda.bindings import driver as cu  # type: ignore[import-not-found]
+            from cuda.bindings import driver as cu
 
             (err,) = cu.cuInit(0)
             if int(err) == 0:
@@ -315,7 +309,10 @@ def _check_torch(extras: dict[str, Any]) -> Check:
     else:
         detail = "CPU build (CUDA available: no)"
     return Check(
-        "torch", "ok", str(torch.__version__), f"{detail}; {torch.get_num_threads()} threads",
+        "torch",
+        "ok",
+        str(torch.__version__),
+        f"{detail}; {torch.get_num_threads()} threads",
         required=True,
     )
 
@@ -340,7 +337,10 @@ def _check_onnx() -> Check:
         status: Status = "missing" if not has_module("onnx") else "error"
         return Check("onnx", status, "", f"not importable: {exc}", INSTALL_HINTS["onnx"], True)
     return Check(
-        "onnx", "ok", str(onnx.__version__), f"max opset {onnx.defs.onnx_opset_version()}",
+        "onnx",
+        "ok",
+        str(onnx.__version__),
+        f"max opset {onnx.defs.onnx_opset_version()}",
         required=True,
     )
 
@@ -356,7 +356,10 @@ def _check_onnxruntime(extras: dict[str, Any]) -> Check:
     extras["onnxruntime_providers"] = providers
     short = [p.replace("ExecutionProvider", "") for p in providers]
     return Check(
-        "onnxruntime", "ok", str(onnxruntime.__version__), "providers: " + ", ".join(short),
+        "onnxruntime",
+        "ok",
+        str(onnxruntime.__version__),
+        "providers: " + ", ".join(short),
         required=True,
     )
 
@@ -364,9 +367,7 @@ def _check_onnxruntime(extras: dict[str, Any]) -> Check:
 def _check_tensorrt(gpu: bool) -> Check:
     fix = INSTALL_HINTS["tensorrt"]
     if not has_module("tensorrt"):
-        return Check(
-            "TensorRT", "missing", "", "full TensorRT (builder) not installed", fix
-        )
+        return Check("TensorRT", "missing", "", "full TensorRT (builder) not installed", fix)
     try:
         import tensorrt
     except Exception as exc:
@@ -374,7 +375,10 @@ def _check_tensorrt(gpu: bool) -> Check:
     version = str(getattr(tensorrt, "__version__", "?"))
     if not gpu:
         return Check(
-            "TensorRT", "warn", version, "installed, but no GPU: engines cannot be built here",
+            "TensorRT",
+            "warn",
+            version,
+            "installed, but no GPU: engines cannot be built here",
             "run on a machine with an NVIDIA GPU",
         )
     return Check("TensorRT", "ok", version, "builder and runtime")
@@ -406,7 +410,10 @@ def _check_cuda_python(gpu: bool) -> Check:
 def _check_pycuda() -> Check:
     if not has_module("pycuda"):
         return Check(
-            "pycuda", "missing", "", "not installed (optional; cuda-python is the default)",
+            "pycuda",
+            "missing",
+            "",
+            "not installed (optional; cuda-python is the default)",
             INSTALL_HINTS["pycuda"],
         )
     return Check("pycuda", "ok", _dist_version("pycuda"), "installed")
@@ -422,7 +429,10 @@ def _check_jupyter() -> Check:
         return Check("Jupyter", "ok", lab or nb, f"{front}; ipykernel {kernel}")
     missing = [n for n, v in (("jupyterlab", lab or nb), ("ipykernel", kernel)) if not v]
     return Check(
-        "Jupyter", "missing", lab or nb, f"missing: {', '.join(missing)}",
+        "Jupyter",
+        "missing",
+        lab or nb,
+        f"missing: {', '.join(missing)}",
         "pip install " + " ".join(missing),
     )
 
@@ -510,7 +520,7 @@ __all__ = ["CAPABILITIES", "Check", "DoctorReport", "capabilities", "doctor", "g
 class _CallableModule(types.ModuleType):
     """``trtlab.doctor`` names both this module and the function; make both spellings work.
 
-    Once any code imports the submodule ``trtlab.doctor``, Python binds that attribute of the package
+    Once any code imports the submodule ``trtlab.doctor``, Python binds that package attribute
     to the module, hiding the lazily exported function. Calling the module runs :func:`doctor`.
     """
 

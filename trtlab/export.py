@@ -17,6 +17,7 @@ import contextlib
 import html
 import logging
 import os
+import re
 import tempfile
 import time
 import warnings
@@ -125,6 +126,23 @@ def _check_dynamic_axes(
             )
         out[tensor] = {int(a): str(n) for a, n in axes.items()}
     return out
+
+
+def _first_line(exc: BaseException) -> str:
+    text = re.sub(r"\x1b\[[0-9;]*m", "", str(exc)).strip()
+    return f"{type(exc).__name__}: {text.splitlines()[0][:300] if text else ''}"
+
+
+def _describe_failure(exc: BaseException) -> str:
+    """The exporter's message plus the innermost cause (dynamo wraps the real error twice)."""
+    root = exc
+    seen = {id(exc)}
+    while (nxt := root.__cause__ or root.__context__) is not None and id(nxt) not in seen:
+        seen.add(id(nxt))
+        root = nxt
+    if root is exc:
+        return _first_line(exc)
+    return f"{_first_line(exc)} (caused by {_first_line(root)})"
 
 
 @contextlib.contextmanager
@@ -286,10 +304,9 @@ def export_onnx(
     except (InputError, ExportError):
         raise
     except Exception as exc:
-        first = str(exc).strip().splitlines()[0][:500] if str(exc).strip() else ""
         raise ExportError(
             f"exporting {type(model).__name__} with the {exporter} exporter (opset {opset}) "
-            f"failed: {type(exc).__name__}: {first}",
+            f"failed: {_describe_failure(exc)}",
             hint=(
                 "try exporter='legacy'"
                 if exporter == "dynamo"

@@ -140,8 +140,10 @@ def _check_choice(name: str, value: str | None, valid: Sequence[str]) -> None:
 
 
 def _check_count(name: str, value: int | None, minimum: int) -> None:
-    if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < minimum):
-        raise InputError(f"{name} must be an int >= {minimum}, got {value!r}", hint=f"e.g. 10")
+    if value is not None and (
+        isinstance(value, bool) or not isinstance(value, int) or value < minimum
+    ):
+        raise InputError(f"{name} must be an int >= {minimum}, got {value!r}", hint="e.g. 10")
 
 
 def run_quickstart(
@@ -202,9 +204,9 @@ def run_quickstart(
         model = models.load_model(MODEL, weights=weights)
     tag = str(getattr(model, "trtlab_weights", models.RANDOM_TAG))
     pretrained = tag != models.RANDOM_TAG
-    for w in caught:
-        if issubclass(w.category, models.RandomWeightsWarning):
-            say(f"      warning: {w.message}")
+    for warning in caught:
+        if issubclass(warning.category, models.RandomWeightsWarning):
+            say(f"      warning: {warning.message}")
     steps["load"] = time.perf_counter() - t
     say(
         f"      ResNet-50 ready in {steps['load']:.1f} s: weights {tag}"
@@ -265,7 +267,7 @@ def run_quickstart(
     preds = data.topk(cand_out["logits"], TOP_K, data.imagenet_labels())
     if not pretrained:
         say("      RANDOM weights: these top-5 lists are meaningless (the checks below are not)")
-    for p, row in zip(paths, preds):
+    for p, row in zip(paths, preds, strict=True):
         top = ", ".join(f"{x.label} {x.probability:.1%}" for x in row)
         say(f"      {p.name} [{backend}]: {top}")
 
@@ -287,9 +289,7 @@ def run_quickstart(
     iters = iterations if iterations is not None else min(i_default, 20)
     one = {"input": np.ascontiguousarray(batch[:1])}
     budget = QUICK_BENCH_BUDGET_S if config.quick() else BENCH_BUDGET_S
-    pair = benchmark_pair(
-        reference, candidate, one, warmup=w, iterations=iters, max_time_s=budget
-    )
+    pair = benchmark_pair(reference, candidate, one, warmup=w, iterations=iters, max_time_s=budget)
     steps["run"] = time.perf_counter() - t
     faster = "faster" if pair.ratio >= 1 else "slower"
     factor = pair.ratio if pair.ratio >= 1 else 1 / pair.ratio

@@ -239,8 +239,6 @@ def _check_target_dtype(target_dtype: Any) -> np.dtype[Any]:
 class _ImageModelWrapper:
     """Lazy runner, backend choice, IO selection and chunked execution shared by the wrappers."""
 
-    _kind = "model"
-
     def __init__(
         self,
         file: str | os.PathLike[str],
@@ -355,7 +353,7 @@ class _ImageModelWrapper:
                 f"precision={self.precision!r} applies to TensorRT engines built from ONNX; "
                 "ONNX Runtime runs the graph as exported",
                 UserWarning,
-                stacklevel=4,
+                stacklevel=5,
             )
         return runners.runner(self.path, backend=backend, **kwargs)
 
@@ -536,8 +534,6 @@ class ONNXClassifierWrapper(_ImageModelWrapper):
     from the model). ``profiles`` overrides the build profile: ``{name: (min, opt, max)}``.
     """
 
-    _kind = "classifier"
-
     def __init__(
         self,
         file: str | os.PathLike[str],
@@ -637,8 +633,6 @@ class SegmentationWrapper(_ImageModelWrapper):
     height/width ``DEFAULT_SEGMENTATION_SIZES`` (min, opt, max) and batch ``1..max_batch``
     unless ``profiles=`` says otherwise. ONNX Runtime takes any size.
     """
-
-    _kind = "segmenter"
 
     def __init__(
         self,

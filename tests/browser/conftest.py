@@ -20,7 +20,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -62,8 +62,16 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Every test in this folder is a browser test (selected with ``-m browser``)."""
     here = Path(__file__).parent
     for item in items:
-        if here in Path(str(item.fspath)).parents:
+        if here in item.path.parents:
             item.add_marker(pytest.mark.browser)
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+    """Remember each phase's report on the item, so fixtures can tell that the test failed."""
+    report = yield
+    setattr(item, f"rep_{report.when}", report)
+    return report
 
 
 def free_port() -> int:
@@ -82,7 +90,7 @@ class LabServer:
     root_dir: Path
     log_path: Path
     process: subprocess.Popen[bytes]
-    extra: dict[str, Any] = field(default_factory=dict)
+    notebook: str = GALLERY.name
 
     @property
     def base_url(self) -> str:
@@ -97,7 +105,7 @@ class LabServer:
 
 
 def _wait_for_status(server: LabServer, timeout_s: float) -> None:
-    """Poll ``/api/status`` (with the token) until it answers 200, the process dies, or time's up."""
+    """Poll ``/api/status`` (with the token) until it answers, the process dies, or time is up."""
     url = f"{server.base_url}/api/status"
     request = urllib.request.Request(url, headers={"Authorization": f"token {server.token}"})
     deadline = time.monotonic() + timeout_s
@@ -110,7 +118,7 @@ def _wait_for_status(server: LabServer, timeout_s: float) -> None:
                 pytrace=False,
             )
         try:
-            with urllib.request.urlopen(request, timeout=2) as response:  # noqa: S310 (loopback)
+            with urllib.request.urlopen(request, timeout=2) as response:
                 if response.status == 200:
                     json.loads(response.read())
                     return
@@ -142,8 +150,8 @@ def chromium_path() -> Path:
     """The system Chromium, or a skip that says how to get it."""
     if not CHROMIUM.exists():
         reason = (
-            f"Chromium not found at {CHROMIUM}: run tools/ensure_chromium.sh (as root it installs the "
-            "Debian package) or set CHROMIUM=/path/to/chromium"
+            f"Chromium not found at {CHROMIUM}: run tools/ensure_chromium.sh (as root it installs "
+            "the Debian package) or set CHROMIUM=/path/to/chromium"
         )
         print(reason)
         pytest.skip(reason)
@@ -221,9 +229,7 @@ def lab_server(
         cmd.append("--allow-root")
     log_path = home / "jupyterlab.log"
     with log_path.open("wb") as log:
-        process = subprocess.Popen(  # noqa: S603 (fixed argv, our own interpreter)
-            cmd, cwd=lab_root, env=env, stdout=log, stderr=subprocess.STDOUT
-        )
+        process = subprocess.Popen(cmd, cwd=lab_root, env=env, stdout=log, stderr=subprocess.STDOUT)
     server = LabServer(port, token, lab_root, log_path, process)
     try:
         _wait_for_status(server, SERVER_START_TIMEOUT_S)
@@ -247,8 +253,11 @@ def browser(chromium_path: Path) -> Iterator[Any]:
 
 
 @pytest.fixture
-def page(browser: Any) -> Iterator[Any]:
-    """A fresh page whose requests may only go to loopback (anything else is aborted, listed)."""
+def page(browser: Any, request: pytest.FixtureRequest) -> Iterator[Any]:
+    """A fresh page whose requests may only go to loopback (anything else is aborted, listed).
+
+    When the test fails, the page as it was is saved to ``artifacts/screenshots/99_failure.png``.
+    """
     context = browser.new_context(viewport={"width": 1400, "height": 1000}, device_scale_factor=1)
     blocked: list[str] = []
 
@@ -263,10 +272,17 @@ def page(browser: Any) -> Iterator[Any]:
 
     context.route("**/*", guard)
     pg = context.new_page()
-    pg.blocked_requests = blocked
     try:
         yield pg
     finally:
+        rep = getattr(request.node, "rep_call", None)
+        if rep is not None and rep.failed and not pg.is_closed():
+            SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+            try:
+                pg.screenshot(path=str(SCREENSHOTS / "99_failure.png"), timeout=10_000)
+                print(f"\nfailure screenshot: {SCREENSHOTS / '99_failure.png'}")
+            except Exception as exc:  # a broken page must not hide the test's own error
+                print(f"\nno failure screenshot: {exc}")
         if blocked:
             print(f"\nblocked {len(blocked)} non-loopback request(s): {sorted(set(blocked))[:10]}")
         context.close()

@@ -4,7 +4,8 @@ Unit tests drive the widgets' traitlets from Python; only a browser shows whethe
 actually renders them (widget manager loaded, images decoded, slider events reach the kernel and
 come back as a new overlay). Screenshots land in ``artifacts/screenshots/``.
 
-Run: ``make browser`` (``TRTLAB_QUICK=1 TRTLAB_OFFLINE=1 python -m pytest tests/browser -m browser``).
+Run: ``make browser``, i.e.
+``TRTLAB_QUICK=1 TRTLAB_OFFLINE=1 python -m pytest tests/browser -q -m browser``.
 """
 
 from __future__ import annotations
@@ -15,8 +16,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
-from tests.browser.conftest import GALLERY, LabServer
 
 pytestmark = pytest.mark.browser
 
@@ -133,6 +132,8 @@ def _wait_for_run(page: Any, timeout_s: float) -> dict[str, Any]:
     state: dict[str, Any] = {}
     while time.monotonic() < deadline:
         state = page.evaluate(_STATE_JS)
+        if state["kernel"] in ("dead", "terminating", "none"):
+            pytest.fail(f"the kernel is {state['kernel']} (crashed?)", pytrace=False)
         cells = state["cells"]
         settled = state["kernel"] == "idle" and all(c["state"] == "idle" for c in cells)
         finished = all(c["count"] is not None for c in cells) or any(c["error"] for c in cells)
@@ -157,23 +158,21 @@ def _widget_cells(state: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return found
 
 
-def test_gallery_renders_and_reacts(
-    lab_server: LabServer, page: Any, screenshot_dir: Path
-) -> None:
+def test_gallery_renders_and_reacts(lab_server: Any, page: Any, screenshot_dir: Path) -> None:
     from playwright.sync_api import expect
 
     started = time.monotonic()
     page.set_default_timeout(RENDER_TIMEOUT_MS)
-    page.goto(lab_server.lab_url(GALLERY.name), wait_until="domcontentloaded")
+    page.goto(lab_server.lab_url(lab_server.notebook), wait_until="domcontentloaded")
     try:
         page.wait_for_function(
-            _NOTEBOOK_READY_JS, arg=GALLERY.name, timeout=LOAD_TIMEOUT_S * 1000, polling=250
+            _NOTEBOOK_READY_JS, arg=lab_server.notebook, timeout=LOAD_TIMEOUT_S * 1000, polling=250
         )
     except Exception as exc:
         _shot(page, screenshot_dir, "00_load_failed", full=False)
         pytest.fail(
-            f"JupyterLab did not open {GALLERY.name} with an idle kernel in {LOAD_TIMEOUT_S:.0f} s "
-            f"({exc})\n--- server log ---\n{lab_server.log()}",
+            f"JupyterLab did not open {lab_server.notebook} with an idle kernel in "
+            f"{LOAD_TIMEOUT_S:.0f} s ({exc})\n--- server log ---\n{lab_server.log()}",
             pytrace=False,
         )
     print(f"\nJupyterLab + kernel ready after {time.monotonic() - started:.1f} s")
@@ -188,7 +187,8 @@ def test_gallery_renders_and_reacts(
         _shot(page, screenshot_dir, "02_after_run_ERROR")
         first = errors[0]
         pytest.fail(
-            f"code cell {first['index']} raised {first['error']}\n--- source ---\n{first['source']}",
+            f"code cell {first['index']} raised {first['error']}\n"
+            f"--- source ---\n{first['source']}",
             pytrace=False,
         )
 
@@ -238,7 +238,6 @@ def test_gallery_renders_and_reacts(
     distorted = page.evaluate(_DISTORTED_IMAGES_JS)
     for i, (name, view) in enumerate(widget_views.items()):
         view.screenshot(path=str(screenshot_dir / f"widget_{i + 1}_{name}.png"))
-    assert not distorted, f"images drawn with the wrong aspect ratio: {distorted}"
 
     # Move the SegmentationExplorer opacity slider with the keyboard; the kernel re-renders.
     explorer = widget_views["SegmentationExplorer"]
@@ -246,6 +245,7 @@ def test_gallery_renders_and_reacts(
     readout = slider.locator(".widget-readout")
     before_value = readout.inner_text().strip()
     before_src = overlay.get_attribute("src")
+    before_pixels = overlay.screenshot()
     handle = slider.locator(".noUi-handle").first
     handle.focus()
     for _ in range(4):
@@ -258,12 +258,15 @@ def test_gallery_renders_and_reacts(
     )
     after_value = readout.inner_text().strip()
     assert float(after_value) < float(before_value), (before_value, after_value)
+    assert overlay.screenshot() != before_pixels, "the overlay looks the same after the move"
     explorer.screenshot(path=str(screenshot_dir / "03_after_opacity_move_explorer.png"))
     _shot(page, screenshot_dir, "03_after_opacity_move")
     print(
         f"opacity {before_value} -> {after_value}; overlay src changed; "
         f"total {time.monotonic() - started:.1f} s"
     )
+    # Checked last so that a layout bug does not hide whether the widgets work.
+    assert not distorted, f"images drawn with the wrong aspect ratio: {distorted}"
 
 
 def _opacity_slider(explorer: Any) -> Any:

@@ -37,7 +37,7 @@ def test_statistics_are_computed_from_raw_times() -> None:
     assert d["median_ms"] == 3.0 and d["batch"] == 4 and d["times_ms"][-1] == 100.0
     text = str(r)
     assert "onnxruntime on cpu (CPUExecutionProvider)" in text and "median 3.00 ms" in text
-    assert "median of 5 runs after 3 warm-up, batch 4" == r.method()
+    assert r.method() == "median of 5 runs after 3 warm-up, batch 4"
 
 
 def test_compare_speed() -> None:
@@ -68,7 +68,7 @@ def test_quick_mode_shrinks_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_times_measure_the_work() -> None:
     r = benchmark(lambda: time.sleep(0.003), warmup=0, iterations=5)
-    assert 3.0 <= r.min and r.median < 100.0
+    assert r.min >= 3.0 and r.median < 100.0
 
 
 def test_min_time_extends_the_run() -> None:

@@ -92,11 +92,11 @@ def test_class_map_pixel_fraction(rng: np.random.Generator) -> None:
     out = report["classes"]
     assert out.kind == "classmap" and report
     assert out.metrics["mismatched_pixels"] == 3 and out.metrics["pixel_agreement"] == 0.9994
-    flat[:100] = (flat[:100] + 1) % 21  # 2 % differ: fails fp32 and fp16, passes bf16
+    flat[:110] = (flat[:110] + 1) % 21  # 2.2 % differ: fails fp32 and fp16, passes bf16
     assert not compare(ref, cand, precision="fp32")
     assert not compare(ref, cand, precision="fp16")
     assert compare(ref, cand, precision="bf16")
-    assert "100 of 5000 pixels differ" in str(compare(ref, cand))
+    assert "110 of 5000 pixels differ" in str(compare(ref, cand))
 
 
 def test_nan_and_inf_fail(logits: np.ndarray) -> None:
@@ -112,7 +112,7 @@ def test_nan_and_inf_fail(logits: np.ndarray) -> None:
 
 def test_tensor_kind_elementwise(rng: np.random.Generator) -> None:
     ref = rng.standard_normal((2, 3, 4)).astype(np.float32)
-    assert compare(ref, ref + 5e-5)
+    assert compare(ref, ref + 1e-6)
     cand = ref.copy()
     cand[1, 2, 3] += 0.01  # one element far off, rel L2 still small-ish
     report = compare(ref, cand, tolerance=Tolerance(1e-4, 1e-4, 1.0, 1.0, 1.0))
@@ -170,3 +170,10 @@ def test_html_and_dict(logits: np.ndarray, rng: np.random.Generator) -> None:
     json.dumps(d)  # JSON-ready
     assert d["passed"] is False and d["candidate_name"] == "tensorrt"
     assert d["outputs"][0]["metrics"]["rel_l2"] == rel and d["tolerance"]["max_rel_l2"] == 1e-5
+
+
+def test_trtlab_compare_is_callable_after_submodule_import(logits: np.ndarray) -> None:
+    import trtlab
+    import trtlab.compare
+
+    assert trtlab.compare(logits, logits, precision="fp16").passed  # the module forwards

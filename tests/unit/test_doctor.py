@@ -92,7 +92,10 @@ def test_text_and_html(report: DoctorReport) -> None:
         for ln in lines[1 : 1 + len(EXPECTED_ROWS) + 10]
         if ln.startswith("  ") and "fix:" not in ln
     ]
-    offsets = {ln.index(c.version or "-", 2 + 7 + 2 + len(c.name)) for ln, c in zip(rows, report)}
+    offsets = {
+        ln.index(c.version or "-", 2 + 7 + 2 + len(c.name))
+        for ln, c in zip(rows, report, strict=False)
+    }
     assert len(offsets) == 1
     assert "CPU path (PyTorch + ONNX Runtime): usable" in text
     html = report._repr_html_()

@@ -8,12 +8,12 @@ from typing import Any
 import pytest
 
 pytest.importorskip("IPython")
-from IPython.core.error import UsageError  # noqa: E402
-from IPython.core.interactiveshell import InteractiveShell  # noqa: E402
+from IPython.core.error import UsageError
+from IPython.core.interactiveshell import InteractiveShell
 
-from trtlab.doctor import CAPABILITIES, capabilities  # noqa: E402
-from trtlab.errors import InputError  # noqa: E402
-from trtlab.magics import (  # noqa: E402
+from trtlab.doctor import CAPABILITIES, capabilities
+from trtlab.errors import InputError
+from trtlab.magics import (
     make_requires_magic,
     missing_requirements,
     parse_requirements,

@@ -131,7 +131,7 @@ def test_torch_device_validation(tiny_model: torch.nn.Module) -> None:
 
 
 def test_torch_rejects_non_module() -> None:
-    with pytest.raises(InputError, match="nn.Module"):
+    with pytest.raises(InputError, match=r"nn\.Module"):
         TorchRunner(object())  # type: ignore[arg-type]
 
 
@@ -223,8 +223,8 @@ def test_ort_int64_output(tmp_path: Path) -> None:
 def test_available_backends_here() -> None:
     found = available_backends()
     assert found[:2] == ["torch", "onnxruntime"]
-    from trtlab.doctor import gpu_present
     from trtlab._lazy import has_module
+    from trtlab.doctor import gpu_present
 
     assert ("tensorrt" in found) == (has_module("tensorrt") and gpu_present())
 

@@ -20,8 +20,14 @@ from typing import Any
 import numpy as np
 import pytest
 
-from trtlab.errors import BuildError, ConfigError, DependencyError, FileFormatError, InputError
-from trtlab.errors import ShapeError
+from trtlab.errors import (
+    BuildError,
+    ConfigError,
+    DependencyError,
+    FileFormatError,
+    InputError,
+    ShapeError,
+)
 from trtlab.runners.base import TensorSpec
 from trtlab.trt import build as B
 from trtlab.trt.progress import ProgressEvent, ProgressTracker
@@ -134,7 +140,12 @@ def test_profiles_several() -> None:
         ([CLS], {"input": (0, 3, 224, 224)}, ShapeError, ">= 1"),
         ([CLS], {"input": (1.5, 3, 224, 224)}, ShapeError, "non-integer|sizes"),
         ([CLS], {"input": "1x3x224x224"}, ShapeError, "sequence of ints"),
-        ([SEG], None, ShapeError, r"axis 2 \('H'\), axis 3 \('W'\) and no profile[\s\S]*\(4, 3, 1024, 1024\)"),
+        (
+            [SEG],
+            None,
+            ShapeError,
+            r"axis 2 \('H'\), axis 3 \('W'\) and no profile[\s\S]*\(4, 3, 1024, 1024\)",
+        ),
         ([CLS], "input:1x3", InputError, "must be a dict"),
         ([CLS], [42], InputError, r"profiles\[0\]"),
     ],

@@ -29,8 +29,13 @@ def test_events_depth_parent_fraction() -> None:
     assert _drive(tracker) == [True] * 4
     assert got == tracker.events
     first = got[0]
-    assert (first.phase, first.step, first.total, first.parent, first.depth) == ("Build", 0, 2,
-                                                                                  None, 0)
+    assert (first.phase, first.step, first.total, first.parent, first.depth) == (
+        "Build",
+        0,
+        2,
+        None,
+        0,
+    )
     tactics = [e for e in got if e.phase == "Tactics"]
     assert [e.step for e in tactics] == [0, 1, 2, 3, 3]
     assert all(e.parent == "Build" and e.depth == 1 for e in tactics)

@@ -300,3 +300,20 @@ def test_run_build_without_tensorrt_or_trtexec(
     ns = parser.parse_args(["build", f"--onnx={tmp_path / 'm.onnx'}", "--quiet"])
     with pytest.raises(DependencyError, match="TensorRT"):
         ns.func(ns)
+
+
+def test_trtlab_cli_build_plugin(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`trtlab build` is registered via trtlab.trt.cli; errors print without a traceback."""
+    from trtlab import cli
+    from trtlab.trt import _compat
+
+    if _compat.has_full_tensorrt():
+        pytest.skip("full TensorRT is installed here")
+    monkeypatch.setattr(tx, "find_trtexec", lambda: None)
+    model = _relu_onnx(tmp_path / "m.onnx", [1, 4])
+    assert cli.main(["build", f"--onnx={model}", "--fp16", "--quiet"]) == cli.EXIT_USAGE
+    assert "TensorRT (full) is not importable" in capsys.readouterr().err
+    assert cli.main(["build", "--onnx=m.onnx", "--fp16", "--bf16"]) == cli.EXIT_USAGE
+    assert "both given" in capsys.readouterr().err

@@ -1,4 +1,4 @@
-"""The in-tree TensorRT stubs are really used by tools/typecheck.py (the check cannot pass vacuously).
+"""tools/typecheck.py really uses the in-tree TensorRT stubs (the check cannot pass vacuously).
 
 A snippet using APIs removed from TensorRT must fail type-checking: ``builder.max_batch_size`` (gone
 since 10) under both stub versions, ``trt.BuilderFlag.FP16`` (gone in 11) only under 11.4. A correct
@@ -33,7 +33,7 @@ def _typecheck_tool() -> ModuleType:
 
 tool = _typecheck_tool()
 
-SNIPPET = '''\
+SNIPPET = """\
 import tensorrt as trt
 
 
@@ -63,7 +63,7 @@ def modern(logger: trt.ILogger) -> bytes:
 
 
 reveal_type(trt.Builder)
-'''
+"""
 
 
 def _line(text: str) -> int:

@@ -113,7 +113,7 @@ def _onnx_runner(path: Path | bytes, backend: str, kw: dict[str, Any]) -> Runner
 
 
 def runner(source: Any, backend: str = "auto", **kw: Any) -> Runner:
-    """Make a runner for ``source`` on ``backend`` (``auto``, ``torch``, ``onnxruntime``, ``tensorrt``).
+    """Make a runner for ``source`` on ``backend``: auto, torch, onnxruntime or tensorrt.
 
     ``source`` may be an ``nn.Module`` (torch), a model name from ``models.MODEL_SPECS`` (torch, or
     exported to ONNX for the other backends), an ``.onnx`` path or its bytes, or a serialized

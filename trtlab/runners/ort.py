@@ -20,7 +20,7 @@ from trtlab.runners.base import Dim, Runner, TensorSpec
 if TYPE_CHECKING:
     from types import ModuleType
 
-#: Execution providers tried by default, best first. TensorRT's EP is left out on purpose (see above).
+#: Execution providers tried by default, best first. TensorRT's EP is left out on purpose (above).
 DEFAULT_PROVIDERS = ("CUDAExecutionProvider", "CPUExecutionProvider")
 
 # ONNX Runtime type strings ("tensor(float)") -> numpy dtype names. Names that numpy lacks come
@@ -78,16 +78,15 @@ def ort_type_to_numpy(type_str: str) -> np.dtype[Any]:
         return np.dtype(name)
     except TypeError:
         ml_dtypes = lazy_import("ml_dtypes", purpose=f"represent ONNX {inner} tensors in numpy")
-        return np.dtype(getattr(ml_dtypes, name))
+        dtype: np.dtype[Any] = np.dtype(getattr(ml_dtypes, name))
+        return dtype
 
 
 def _dims(shape: Sequence[Any] | None) -> tuple[Dim, ...]:
     """ORT shapes use ``int`` for fixed dims, ``str`` for dim_param and ``None`` for unknown."""
     out: list[Dim] = []
     for d in shape or ():
-        if isinstance(d, int) and d >= 0:
-            out.append(d)
-        elif isinstance(d, str) and d:
+        if (isinstance(d, int) and d >= 0) or (isinstance(d, str) and d):
             out.append(d)
         else:
             out.append(None)
@@ -231,7 +230,7 @@ class OnnxRuntimeRunner(Runner):
                 f"ONNX Runtime inference failed in {self.name}: {exc}",
                 hint="check the input shapes against runner.inputs",
             ) from exc
-        return {n: np.asarray(v) for n, v in zip(names, values)}
+        return {n: np.asarray(v) for n, v in zip(names, values, strict=True)}
 
 
 __all__ = ["DEFAULT_PROVIDERS", "OnnxRuntimeRunner", "ort_type_to_numpy"]

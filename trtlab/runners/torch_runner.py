@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class AnySpec(TensorSpec):
-    """A tensor whose rank is unknown (no example input and no model spec): only the dtype is checked."""
+    """A tensor of unknown rank (no example input, no model spec): only its dtype is checked."""
 
     def shape_str(self) -> str:
         return "[...]"
@@ -67,7 +67,7 @@ def resolve_device(device: str) -> str:
             raise BackendError(
                 f"device={device!r} was asked but this PyTorch build sees no CUDA GPU "
                 f"(torch {torch.__version__})",
-                hint="use device='cpu' (or 'auto'), or install a CUDA build of PyTorch on a GPU host",
+                hint="use device='cpu' (or 'auto'), or a CUDA build of PyTorch on a GPU host",
             )
         index = dev.split(":", 1)[1] if ":" in dev else "0"
         if not index.isdigit() or int(index) >= torch.cuda.device_count():
@@ -89,11 +89,12 @@ def _model_spec(name: str) -> Any:
 
 
 def _spec_shapes(spec: Any) -> tuple[TensorSpec, TensorSpec]:
-    """Input and output specs of a ``models.ModelSpec``: example shape with its dynamic axes named."""
+    """Input/output specs of a ``models.ModelSpec``: the example shape, dynamic axes named."""
     dyn_in = dict(spec.dynamic_axes.get(spec.input_name, {}))
     dyn_out = dict(spec.dynamic_axes.get(spec.output_name, {}))
     in_shape: tuple[Dim, ...] = tuple(dyn_in.get(i, d) for i, d in enumerate(spec.example_shape))
     out_shape: tuple[Dim, ...]
+    out_dtype: np.dtype[Any]
     if spec.task == "segmentation":  # argmax head: class ids [N, H, W]
         n, _, h, w = spec.example_shape
         out_shape = tuple(dyn_out.get(i, d) for i, d in enumerate((n, h, w)))
@@ -212,7 +213,7 @@ class TorchRunner(Runner):
         if examples is not None:
             return [
                 TensorSpec(n, ("batch", *a.shape[1:]) if a.ndim else (), a.dtype)
-                for n, a in zip(self.input_names, examples)
+                for n, a in zip(self.input_names, examples, strict=True)
             ]
         if self._spec is not None and len(self.input_names) == 1:
             spec_in = _spec_shapes(self._spec)[0]
@@ -262,7 +263,7 @@ class TorchRunner(Runner):
                 )
             keys = list(self.output_names)
             values = values[: len(keys)]
-        return {k: _to_numpy(v) for k, v in zip(keys, values)}
+        return {k: _to_numpy(v) for k, v in zip(keys, values, strict=True)}
 
     def _forward(self, arrays: list[np.ndarray]) -> dict[str, np.ndarray]:
         torch = _torch()

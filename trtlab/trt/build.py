@@ -217,6 +217,7 @@ def _default_triple(spec: TensorSpec) -> ShapeTriple:
             f"axis {a}" + (f" ('{spec.shape[a]}')" if isinstance(spec.shape[a], str) else "")
             for a in dynamic
         )
+
         def example(batch: int, size: int) -> str:
             dims = [
                 d if isinstance(d, int) and d >= 0 else (batch if a == 0 else size)
@@ -675,8 +676,10 @@ def build_engine(
                     f"TensorRT refused the timing cache {timing_file}",
                     hint="delete the file (it may be from another TensorRT version or GPU)",
                 )
+        monitor = None  # kept referenced until the build ends (TensorRT holds a raw pointer)
         if tracker is not None:
-            config.progress_monitor = make_progress_monitor(tracker)
+            monitor = make_progress_monitor(tracker)
+            config.progress_monitor = monitor
 
         io = _io_table(network, resolved[0])
         serialized = builder.build_serialized_network(network, config)
@@ -693,6 +696,7 @@ def build_engine(
                 "workspace, or profile shapes the model cannot run",
             )
         engine_bytes = bytes(serialized)
+        del monitor
         if timing is not None and timing_file is not None:
             atomic_write_bytes(timing_file, bytes(timing.serialize()))
     finally:
