@@ -1,6 +1,7 @@
 # trtlab — two commands do everything on a fresh machine:
 #   make quickstart   # create .venv, install trtlab, run `trtlab quickstart`
-#   make test         # create .venv with dev tools, run ruff, mypy (both TensorRT stub versions), pytest, nbval
+#   make test         # create .venv with dev tools, run ruff, mypy (both TensorRT stub versions),
+#                     # pytest (unit + GPU tests, which skip with a reason on CPU), nbval, browser test
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
@@ -31,7 +32,7 @@ doctor: $(VENV)/.core-installed
 	$(BIN)/trtlab doctor
 
 test: $(VENV)/.dev-installed
-	$(MAKE) --no-print-directory lint typecheck notebooks-clean unit notebooks
+	$(MAKE) --no-print-directory lint typecheck notebooks-clean unit notebooks browser
 
 lint: $(VENV)/.dev-installed
 	$(BIN)/ruff check trtlab tests tools
@@ -43,14 +44,17 @@ typecheck: $(VENV)/.dev-installed
 notebooks-clean: $(VENV)/.dev-installed
 	$(BIN)/python tools/check_notebooks_clean.py notebooks
 
+# tests/gpu runs too: on a CPU machine each test skips and -rs prints the reason.
 unit: $(VENV)/.dev-installed
-	$(TEST_ENV) $(BIN)/python -m pytest tests/unit -q
+	$(TEST_ENV) $(BIN)/python -m pytest tests/unit tests/gpu -q -rs
 
 notebooks: $(VENV)/.dev-installed
 	$(TEST_ENV) $(BIN)/python -m pytest --nbval-lax --nbval-sanitize-with tests/notebooks/sanitize.cfg notebooks -q
 
+# Installs Debian's chromium first when missing and root (no browser download: no internet needed).
 browser: $(VENV)/.dev-installed
-	$(TEST_ENV) $(BIN)/python -m pytest tests/browser -q -m browser
+	bash tools/ensure_chromium.sh
+	$(TEST_ENV) $(BIN)/python -m pytest tests/browser -q -m browser -rs
 
 gpu-tests: $(VENV)/.dev-installed
 	$(BIN)/python -m pytest tests/gpu -q -rs

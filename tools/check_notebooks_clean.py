@@ -1,8 +1,8 @@
-"""Fail when a committed notebook carries outputs or execution counts (they must be committed clean).
+"""Fail when a committed notebook carries outputs or execution counts (commit them clean).
 
-Exception: a cell whose source starts with ``# NBVAL_CHECK_OUTPUT`` is a reference cell: it keeps
-its outputs and execution count, because nbval compares a fresh run against them (and only checks
-cells that carry an execution count).
+Stable facts are checked by cells that raise when the fact is wrong (nbval fails on the error),
+not by ``# NBVAL_CHECK_OUTPUT`` reference outputs: those would have to be committed, which this
+rule forbids.
 
 Usage: python tools/check_notebooks_clean.py [--fix] DIR_OR_NOTEBOOK...
 """
@@ -13,22 +13,12 @@ import json
 import sys
 from pathlib import Path
 
-CHECKED = "# NBVAL_CHECK_OUTPUT"
-
-
-def _checked(cell: dict) -> bool:
-    source = cell.get("source", "")
-    text = "".join(source) if isinstance(source, list) else source
-    return text.lstrip().startswith(CHECKED)
-
 
 def dirty_cells(nb: dict) -> list[int]:
     return [
         i
         for i, cell in enumerate(nb.get("cells", []))
-        if cell.get("cell_type") == "code"
-        and not _checked(cell)
-        and (cell.get("outputs") or cell.get("execution_count"))
+        if cell.get("cell_type") == "code" and (cell.get("outputs") or cell.get("execution_count"))
     ]
 
 
@@ -49,7 +39,7 @@ def main(argv: list[str]) -> int:
             continue
         if fix:
             for cell in nb["cells"]:
-                if cell.get("cell_type") == "code" and not _checked(cell):
+                if cell.get("cell_type") == "code":
                     cell["outputs"], cell["execution_count"] = [], None
             path.write_text(json.dumps(nb, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
             print(f"cleaned {path}")
@@ -57,7 +47,10 @@ def main(argv: list[str]) -> int:
             bad += 1
             print(f"{path}: code cells {cells} have outputs or execution counts")
     if bad:
-        print(f"{bad} notebook(s) not clean: run `python tools/check_notebooks_clean.py --fix notebooks`")
+        print(
+            f"{bad} notebook(s) not clean: run "
+            "`python tools/check_notebooks_clean.py --fix notebooks`"
+        )
         return 1
     print(f"{len(notebooks)} notebook(s) clean")
     return 0

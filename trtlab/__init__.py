@@ -44,6 +44,7 @@ _LAZY: dict[str, str] = {
     "topk": "trtlab.data",
     # export / compare
     "export_onnx": "trtlab.export",
+    "export_model": "trtlab.export",
     "check_onnx": "trtlab.export",
     "OnnxFromTorch": "trtlab.export",
     "compare": "trtlab.compare",

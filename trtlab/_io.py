@@ -19,7 +19,9 @@ def atomic_path(target: str | os.PathLike[str], *, suffix: str | None = None) ->
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(
-        prefix=f".{target.name}.", suffix=suffix if suffix is not None else ".tmp", dir=target.parent
+        prefix=f".{target.name}.",
+        suffix=suffix if suffix is not None else ".tmp",
+        dir=target.parent,
     )
     os.close(fd)
     tmp = Path(tmp_name)
@@ -37,11 +39,10 @@ def atomic_path(target: str | os.PathLike[str], *, suffix: str | None = None) ->
 
 def atomic_write_bytes(target: str | os.PathLike[str], data: bytes) -> Path:
     """Write ``data`` to ``target`` atomically and return the final path."""
-    with atomic_path(target) as tmp:
-        with open(tmp, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
+    with atomic_path(target) as tmp, open(tmp, "wb") as f:
+        f.write(data)
+        f.flush()
+        os.fsync(f.fileno())
     return Path(target)
 
 

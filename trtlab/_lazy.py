@@ -8,21 +8,25 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import sys
+import types
+from collections.abc import Callable
 from types import ModuleType
+from typing import Any
 
 from trtlab.errors import DependencyError
 
 #: How to install each optional module; keys are import names.
 INSTALL_HINTS: dict[str, str] = {
     "torch": "pip install 'torch==2.13.0' (CPU) or use an NVIDIA PyTorch container",
-    "torchvision": "pip install 'torchvision==0.28.0' (pinned; an unpinned one pulls CUDA packages)",
+    "torchvision": "pip install 'torchvision==0.28.0' (pinned: unpinned pulls CUDA packages)",
     "onnx": "pip install onnx",
     "onnxscript": "pip install onnxscript (needed by torch.onnx's dynamo exporter)",
     "onnxruntime": "pip install onnxruntime (or onnxruntime-gpu on a CUDA machine)",
     "onnxconverter_common": "pip install onnxconverter-common (FP16 conversion of ONNX graphs)",
     "tensorrt": (
         "use NVIDIA's TensorRT container (nvcr.io/nvidia/tensorrt) or "
-        "pip install tensorrt --extra-index-url https://pypi.nvidia.com on a machine with a CUDA GPU"
+        "pip install tensorrt --extra-index-url https://pypi.nvidia.com (on a CUDA GPU machine)"
     ),
     "tensorrt_lean": "pip install tensorrt-lean-cu13-libs tensorrt-lean-cu13-bindings",
     "cuda": "pip install 'trtlab[gpu]' (installs cuda-python)",
@@ -57,3 +61,18 @@ def lazy_import(name: str, *, purpose: str | None = None) -> ModuleType:
         raise DependencyError(
             f"Python module '{name}' is not importable{why}: {exc}", hint=hint
         ) from exc
+
+
+def make_module_callable(module_name: str, function: Callable[..., Any]) -> None:
+    """Make ``trtlab.<name>(...)`` work although ``<name>`` is both a submodule and a function.
+
+    ``trtlab.compare`` and ``trtlab.doctor`` are exported lazily as functions, but once any code
+    imports the submodule of the same name, Python binds the package attribute to the module.
+    Calling the module then forwards to ``function``, so both spellings keep working.
+    """
+
+    class _CallableModule(types.ModuleType):
+        def __call__(self, *args: Any, **kwargs: Any) -> Any:
+            return function(*args, **kwargs)
+
+    sys.modules[module_name].__class__ = _CallableModule

@@ -16,14 +16,13 @@ from __future__ import annotations
 
 import html
 import math
-import sys
-import types
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
 import numpy as np
 
+from trtlab._lazy import make_module_callable
 from trtlab.errors import DTypeError, InputError, ParityError, ShapeError
 
 Kind = Literal["logits", "classmap", "tensor"]
@@ -462,15 +461,4 @@ __all__ = [
 ]
 
 
-class _CallableModule(types.ModuleType):
-    """``trtlab.compare`` names both this module and the function; make both spellings work.
-
-    Once any code imports the submodule ``trtlab.compare``, Python binds that package attribute
-    to the module, hiding the lazily exported function. Calling the module runs :func:`compare`.
-    """
-
-    def __call__(self, reference: Any, candidate: Any, **kwargs: Any) -> ParityReport:
-        return compare(reference, candidate, **kwargs)
-
-
-sys.modules[__name__].__class__ = _CallableModule
+make_module_callable(__name__, compare)  # `trtlab.compare(...)` works after `import trtlab.compare`

@@ -37,7 +37,7 @@ def env_flag(name: str, default: bool = False) -> bool:
 
 
 def quick() -> bool:
-    """True in quick mode (``TRTLAB_QUICK=1``): CI and CPU laptops use small sizes and few repeats."""
+    """True in quick mode (``TRTLAB_QUICK=1``): small sizes and few repeats for CI and laptops."""
     return env_flag("TRTLAB_QUICK")
 
 

@@ -19,13 +19,12 @@ import shutil
 import subprocess
 import sys
 import time
-import types
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from trtlab._lazy import INSTALL_HINTS, has_module
+from trtlab._lazy import INSTALL_HINTS, has_module, make_module_callable
 
 Status = Literal["ok", "missing", "warn", "error"]
 
@@ -517,15 +516,4 @@ def capabilities(*, refresh: bool = False) -> frozenset[str]:
 __all__ = ["CAPABILITIES", "Check", "DoctorReport", "capabilities", "doctor", "gpu_present"]
 
 
-class _CallableModule(types.ModuleType):
-    """``trtlab.doctor`` names both this module and the function; make both spellings work.
-
-    Once any code imports the submodule ``trtlab.doctor``, Python binds that package attribute
-    to the module, hiding the lazily exported function. Calling the module runs :func:`doctor`.
-    """
-
-    def __call__(self) -> DoctorReport:
-        return doctor()
-
-
-sys.modules[__name__].__class__ = _CallableModule
+make_module_callable(__name__, doctor)  # `trtlab.doctor(...)` works after `import trtlab.doctor`

@@ -17,7 +17,7 @@ class TrtlabError(Exception):
 
 
 class DependencyError(TrtlabError, ImportError):
-    """An optional library (torch, onnxruntime, tensorrt, cuda-python, ...) is missing or too old."""
+    """An optional library (torch, onnxruntime, tensorrt, cuda-python...) is missing or too old."""
 
 
 class InputError(TrtlabError, ValueError):
@@ -53,11 +53,11 @@ class BackendError(TrtlabError):
 
 
 class BuildError(BackendError):
-    """Building a TensorRT engine failed (parser errors, unsupported profile, builder returned None)."""
+    """Building a TensorRT engine failed (parser error, bad profile, builder returned None)."""
 
 
 class EngineError(BackendError):
-    """Loading or running a TensorRT engine failed (wrong version/GPU, bad shapes, execution error)."""
+    """Loading or running a TensorRT engine failed (wrong version/GPU, bad shapes, execution)."""
 
 
 class CudaError(BackendError):

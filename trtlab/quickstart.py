@@ -131,6 +131,17 @@ def _versions(backend: str) -> dict[str, str]:
     return out
 
 
+def _load_note() -> str:
+    """Busy machines skew latencies (PyTorch's thread pool most): say how busy this one was."""
+    try:
+        load = os.getloadavg()[0]
+    except (AttributeError, OSError):
+        return ""
+    cores = os.cpu_count() or 1
+    busy = " (busy: timings are noisy)" if load > cores else ""
+    return f", system load {load:.1f} on {cores} cores{busy}"
+
+
 def _check_choice(name: str, value: str | None, valid: Sequence[str]) -> None:
     if value is not None and value not in valid:
         raise InputError(
@@ -178,9 +189,9 @@ def run_quickstart(
     if backend == "auto":
         backend = "tensorrt" if tensorrt_available() else "onnxruntime"
     elif backend == "tensorrt" and not tensorrt_available():
-        from trtlab.runners import _tensorrt_missing_error
+        from trtlab.runners import tensorrt_missing_error
 
-        raise _tensorrt_missing_error("quickstart --backend tensorrt")
+        raise tensorrt_missing_error("quickstart --backend tensorrt")
     if precision is None:
         precision = "fp16" if backend == "tensorrt" else "fp32"
     elif backend == "onnxruntime" and precision != "fp32":
@@ -301,7 +312,7 @@ def run_quickstart(
     versions = _versions(backend)
     say(
         f"      method: interleaved rounds, median of {pair.a.iterations} runs each after {w} "
-        f"warm-up, batch 1, {cpu_threads} CPU threads each; "
+        f"warm-up, batch 1, {cpu_threads} CPU threads each{_load_note()}; "
         + ", ".join(f"{k} {v}" for k, v in versions.items())
     )
     candidate.close()

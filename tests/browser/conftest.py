@@ -28,7 +28,8 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[2]
 GALLERY = REPO / "notebooks" / "widgets_gallery.ipynb"
-SCREENSHOTS = REPO / "artifacts" / "screenshots"
+ARTIFACTS = REPO / "artifacts"  # git-ignored
+SCREENSHOTS = ARTIFACTS / "screenshots"
 CHROMIUM = Path(os.environ.get("CHROMIUM", "/usr/bin/chromium"))
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -236,7 +237,10 @@ def lab_server(
         yield server
     finally:
         _stop(process)
-        print(f"\nJupyterLab log: {log_path}")
+        kept = ARTIFACTS / "jupyterlab.log"  # next to the screenshots, for CI to upload
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(log_path, kept)
+        print(f"\nJupyterLab log: {kept}")
 
 
 @pytest.fixture(scope="session")

@@ -49,7 +49,6 @@ _NOTEBOOK_READY_JS = """(name) => {
 _RUN_ALL_JS = """() => {
   const app = window.jupyterapp;
   app.shell.activateById(app.shell.currentWidget.id);
-  app.shell.collapseLeft();  // more room for the notebook in the screenshots
   app.commands.execute('notebook:run-all-cells');
   return true;
 }"""
@@ -176,6 +175,7 @@ def test_gallery_renders_and_reacts(lab_server: Any, page: Any, screenshot_dir: 
             pytrace=False,
         )
     print(f"\nJupyterLab + kernel ready after {time.monotonic() - started:.1f} s")
+    page.evaluate("() => window.jupyterapp.shell.collapseLeft()")  # room for the notebook
     _shot(page, screenshot_dir, "01_before_run")
 
     run_started = time.monotonic()

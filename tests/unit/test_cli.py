@@ -36,6 +36,19 @@ def test_doctor_exit_zero_and_table(capsys: pytest.CaptureFixture[str]) -> None:
     assert "onnxruntime" in out
 
 
+def test_doctor_exit_one_when_cpu_path_broken(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import importlib
+
+    from trtlab.doctor import Check, DoctorReport
+
+    broken = DoctorReport([Check("onnxruntime", "missing", fix="pip install onnxruntime")], {"cpu"})
+    monkeypatch.setattr(importlib.import_module("trtlab.doctor"), "doctor", lambda: broken)
+    assert main(["doctor"]) == 1
+    assert "NOT usable" in capsys.readouterr().out
+
+
 def test_doctor_json() -> None:
     proc = _run("doctor", "--json")
     assert proc.returncode == 0, proc.stderr

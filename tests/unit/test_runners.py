@@ -272,3 +272,26 @@ def test_runner_context_manager_releases(tiny_onnx: Path) -> None:
         assert r._session is not None
     assert r._session is None
     assert r({"input": _x(1)})["logits"].shape == (1, 5)  # re-activates on use
+
+
+def test_model_names_dispatch_and_specs() -> None:
+    """A model name runs with torch (specs from MODEL_SPECS) or, for ONNX backends, its export."""
+    seg = runner("tiny_segmenter", backend="torch")
+    assert isinstance(seg, TorchRunner)
+    assert seg.inputs[0].shape == ("batch", 3, "height", "width")
+    assert (seg.outputs[0].name, seg.outputs[0].dtype) == ("classes", np.dtype(np.int64))
+    assert seg.outputs[0].shape == ("batch", "height", "width")
+    x = np.random.default_rng(0).standard_normal((2, 3, 20, 24)).astype(np.float32)
+    assert seg(x)["classes"].shape == (2, 20, 24)
+
+    cls_torch = runner("tiny_classifier")
+    cls_ort = runner("tiny_classifier", backend="onnxruntime")
+    assert isinstance(cls_ort, OnnxRuntimeRunner)
+    assert cls_ort.inputs[0].shape == cls_torch.inputs[0].shape == ("batch", 3, 32, 32)
+    for batch in (1, 3):
+        feed = cls_torch.sample_inputs(batch=batch, seed=batch)
+        np.testing.assert_allclose(
+            cls_ort(feed)["logits"], cls_torch(feed)["logits"], rtol=1e-5, atol=1e-5
+        )
+    with pytest.raises(InputError, match="unknown model"):
+        TorchRunner("resnet5000")

@@ -62,7 +62,8 @@ def available_backends() -> list[str]:
     return found
 
 
-def _tensorrt_missing_error(what: str) -> BackendError:
+def tensorrt_missing_error(what: str) -> BackendError:
+    """The error for "TensorRT was needed for ``what``": why it is missing and what to do."""
     from trtlab.doctor import gpu_present
 
     reasons = []
@@ -95,7 +96,7 @@ def _onnx_runner(path: Path | bytes, backend: str, kw: dict[str, Any]) -> Runner
         return OnnxRuntimeRunner(path, **kw)
     if backend == "tensorrt":
         if not tensorrt_available():
-            raise _tensorrt_missing_error("backend='tensorrt'")
+            raise tensorrt_missing_error("backend='tensorrt'")
         from trtlab.runners import trt as trt_runners
 
         from_onnx = getattr(trt_runners.TrtRunner, "from_onnx", None)
@@ -157,7 +158,7 @@ def runner(source: Any, backend: str = "auto", **kw: Any) -> Runner:
                     hint="run the .onnx file with onnxruntime instead",
                 )
             if not tensorrt_available():
-                raise _tensorrt_missing_error(f"running the engine {path.name}")
+                raise tensorrt_missing_error(f"running the engine {path.name}")
             from trtlab.runners.trt import TrtRunner
 
             return TrtRunner(path, **kw)
@@ -195,4 +196,5 @@ __all__ = [
     "available_backends",
     "runner",
     "tensorrt_available",
+    "tensorrt_missing_error",
 ]

@@ -1,7 +1,9 @@
 """The one Runner interface every backend implements.
 
-A runner turns ``{input_name: np.ndarray}`` into ``{output_name: np.ndarray}``. Notebooks print
-``runner.backend`` and ``runner.device`` so every cell says where it ran. Input validation lives here
+A runner turns ``{input_name: np.ndarray}`` into ``{output_name: np.ndarray}``.
+Notebooks print
+``runner.backend`` and ``runner.device`` so every cell says where it ran. Input validation lives
+here
 once (names, rank, static dims, dtype), so each backend only implements loading and inference.
 """
 
@@ -53,7 +55,7 @@ class TensorSpec:
                 f"got shape {list(array.shape)} (rank {array.ndim})",
                 hint="add or remove the batch axis (np.expand_dims / x[None]) to match",
             )
-        for axis, (want, got) in enumerate(zip(self.shape, array.shape)):
+        for axis, (want, got) in enumerate(zip(self.shape, array.shape, strict=True)):
             if isinstance(want, int) and want >= 0 and want != got:
                 raise ShapeError(
                     f"{prefix}input '{self.name}' expects {self.shape_str()}, got "
@@ -96,7 +98,7 @@ class Runner(abc.ABC):
     def _infer(self, feed: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         """Run one inference on validated inputs."""
 
-    def _deactivate(self) -> None:
+    def _deactivate(self) -> None:  # noqa: B027 (optional hook, not abstract)
         """Release resources (sessions, engines, device memory)."""
 
     def activate(self) -> Runner:
@@ -167,10 +169,11 @@ class Runner(abc.ABC):
                     f"{self.name} expects {len(specs)} inputs, got a sequence of {len(inputs)}",
                     hint="pass one array per input, in the order of runner.inputs",
                 )
-            feed = {spec.name: arr for spec, arr in zip(specs, inputs)}
+            feed = {spec.name: arr for spec, arr in zip(specs, inputs, strict=True)}
         else:
             raise InputError(
-                f"{self.name} expects a numpy array or a dict of arrays, got {type(inputs).__name__}",
+                f"{self.name} expects a numpy array or a dict of arrays, "
+                f"got {type(inputs).__name__}",
                 hint="convert tensors with np.asarray(...) / tensor.cpu().numpy()",
             )
         names = [s.name for s in specs]
@@ -201,9 +204,13 @@ class Runner(abc.ABC):
         feed = self.normalize_feed(inputs)
         return self._infer(feed)
 
-    def sample_inputs(self, *, batch: int = 1, seed: int = 0, sizes: Mapping[str, int] | None = None
-                      ) -> dict[str, np.ndarray]:
-        """Random inputs matching ``inputs``; dynamic dims take ``batch`` (axis 0) or ``sizes[name]``."""
+    def sample_inputs(
+        self, *, batch: int = 1, seed: int = 0, sizes: Mapping[str, int] | None = None
+    ) -> dict[str, np.ndarray]:
+        """Random inputs matching ``inputs``.
+
+        Dynamic dims take ``batch`` (axis 0) or ``sizes[dim_name]``.
+        """
         rng = np.random.default_rng(seed)
         sizes = dict(sizes or {})
         feed: dict[str, np.ndarray] = {}

@@ -134,24 +134,23 @@ class ParityView(WidgetBase):
         self.header.value = f"<b>{esc(self.title)}</b>{who} " + badge(
             "PASS" if self.passed else "FAIL", "ok" if self.passed else "fail"
         )
-        metric_names: list[str] = []
-        for row in rows:
-            metric_names += [m for m in row["metrics"] if m not in metric_names]
+        # One compact "metrics" cell per row (name=value lines): a column per metric name would
+        # make the table wider than a notebook's output area.
         table_rows = [
             (
                 badge("pass" if r["passed"] else "FAIL", "ok" if r["passed"] else "fail"),
                 r["name"],
                 r["kind"],
                 r["shape"],
-                *(_fmt(r["metrics"].get(m)) for m in metric_names),
+                "<br>".join(f"{esc(m)}={_fmt(v)}" for m, v in r["metrics"].items()) or "-",
             )
             for r in rows
         ]
         self.table.value = table_html(
-            ["", "output", "kind", "shape", *metric_names],
+            ["", "output", "kind", "shape", "metrics"],
             table_rows,
             kinds=["ok" if r["passed"] else "fail" for r in rows],
-            raw_columns=(0,),
+            raw_columns=(0, 4),
         )
         messages = [f"{esc(r['name'])}: {esc(r['message'])}" for r in rows if r["message"]]
         self.notes.value = note_html("<br>".join(messages)) if messages else ""

@@ -171,7 +171,8 @@ class SegmentationExplorer(WidgetBase):
             self.opacity,
             self.error_box,
             self.status_box,
-            W.HBox([self.overlay, side]),
+            # flex-start: otherwise the row stretches the image to the legend's height
+            W.HBox([self.overlay, side], layout=W.Layout(align_items="flex-start")),
         ]
         self.widget = W.VBox(children)
         start = image if image is not None else (self.picker.image if self.picker else None)
