@@ -27,11 +27,11 @@ import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from trtlab._closing import Closeable
 from trtlab.errors import (
     DTypeError,
     EngineError,
@@ -236,7 +236,7 @@ def _check_target_dtype(target_dtype: Any) -> np.dtype[Any]:
 
 
 # -- shared machinery -----------------------------------------------------------------------------
-class _ImageModelWrapper:
+class _ImageModelWrapper(Closeable):
     """Lazy runner, backend choice, IO selection and chunked execution shared by the wrappers."""
 
     def __init__(
@@ -474,17 +474,6 @@ class _ImageModelWrapper:
         runner, self._runner = self._runner, None
         if runner is not None:
             runner.close()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
     def _repr_fields(self) -> list[str]:
         return []

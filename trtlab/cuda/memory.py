@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import contextlib
 import weakref
-from types import TracebackType
 from typing import Any
 
 import numpy as np
 
+from trtlab._closing import Closeable
 from trtlab.cuda._rt import call, enum, runtime
 from trtlab.cuda.stream import Stream
 from trtlab.errors import CudaError, DTypeError, InputError, ShapeError
@@ -123,7 +123,7 @@ def memcpy_dtod(dst_ptr: int, src_ptr: int, nbytes: int, stream: StreamLike = No
 
 
 # -- buffers ------------------------------------------------------------------------------------
-class DeviceBuffer:
+class DeviceBuffer(Closeable):
     """``nbytes`` of GPU memory (cudaMalloc), freed by ``close()``, ``with``, or garbage collection.
 
     Zero-byte buffers allocate one byte so that ``ptr`` is a valid, non-null address (TensorRT
@@ -229,17 +229,6 @@ class DeviceBuffer:
 
     free = close
 
-    def __enter__(self) -> DeviceBuffer:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
-
     def __repr__(self) -> str:
         where = "freed" if self.closed else f"0x{self._ptr:x}"
         return f"<DeviceBuffer {self._nbytes} bytes at {where}>"
@@ -259,7 +248,7 @@ class _ArrayView:
         }
 
 
-class PinnedHostBuffer:
+class PinnedHostBuffer(Closeable):
     """Page-locked host memory (cudaMallocHost) with a numpy view: ``buf.array``.
 
     Any numpy view taken from ``array`` keeps the memory alive, so garbage collection cannot free
@@ -308,17 +297,6 @@ class PinnedHostBuffer:
     def close(self) -> None:
         """Free the pinned memory now (idempotent)."""
         self._finalizer()
-
-    def __enter__(self) -> PinnedHostBuffer:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
     def __repr__(self) -> str:
         return f"<PinnedHostBuffer {list(self.shape)} {self.dtype} ({self.nbytes} bytes)>"

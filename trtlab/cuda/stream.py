@@ -13,6 +13,7 @@ import weakref
 from types import TracebackType
 from typing import Any, Literal
 
+from trtlab._closing import Closeable
 from trtlab.cuda._rt import call, enum, make_error, runtime
 from trtlab.errors import CudaError, InputError
 
@@ -31,7 +32,7 @@ def _destroy_quietly(backend: Any, fn_name: str, handle: int) -> None:
         getattr(backend, fn_name)(handle)
 
 
-class _Owned:
+class _Owned(Closeable):
     """A handle freed once by ``fn_name``; subclasses add behaviour."""
 
     _kind = "handle"
@@ -250,17 +251,6 @@ class CudaGraph(_Owned):
     def close(self) -> None:
         super().close()
         self._graph_finalizer()
-
-    def __enter__(self) -> CudaGraph:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
     def __repr__(self) -> str:
         return f"<CudaGraph {'closed' if self._closed else 'ready'}>"

@@ -26,11 +26,12 @@ import weakref
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import ModuleType, TracebackType
+from types import ModuleType
 from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
 import numpy as np
 
+from trtlab._closing import Closeable
 from trtlab.errors import (
     CudaError,
     DependencyError,
@@ -439,7 +440,7 @@ class _Resources:
 
 
 # -- the engine ---------------------------------------------------------------------------------
-class Engine:
+class Engine(Closeable):
     """A deserialized TensorRT engine with an execution context, ready to run.
 
     >>> with Engine("resnet50.engine") as eng:            # doctest: +SKIP
@@ -923,17 +924,6 @@ class Engine:
     def close(self) -> None:
         """Free the execution context, engine, buffers, graphs and stream now (idempotent)."""
         self._finalizer()
-
-    def __enter__(self) -> Engine:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
 
 def load_engine(source: EngineSource | Any, **kwargs: Any) -> Engine:

@@ -12,7 +12,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import ipywidgets as W
-from traitlets import HasTraits
+from traitlets import HasTraits, Unicode, observe
 
 #: Row colours (background, text) by status kind; tests and the browser check read these.
 STATUS_STYLES: dict[str, tuple[str, str]] = {
@@ -119,9 +119,29 @@ def field(obj: Any, name: str, default: Any = None) -> Any:
 
 
 class WidgetBase(HasTraits):
-    """State in traits, view in ``self.widget``; displays as its widget in Jupyter."""
+    """State in traits, view in ``self.widget``; displays as its widget in Jupyter.
+
+    Every widget reports problems through the ``error`` trait (shown in ``error_box`` as a red
+    note instead of a traceback) and what produced its last result through ``status`` (shown in
+    ``status_box``); subclasses place the two boxes in their layout.
+    """
 
     widget: W.Box
+    error = Unicode("", help="last error shown to the user ('' when none)")
+    status = Unicode("", help="which backend/device produced the last result ('' when none)")
+
+    def __init__(self, **kwargs: Any) -> None:
+        self.error_box = W.HTML()
+        self.status_box = W.HTML()
+        super().__init__(**kwargs)
+
+    @observe("error")
+    def _show_error(self, change: Mapping[str, Any]) -> None:
+        self.error_box.value = error_html(change["new"])
+
+    @observe("status")
+    def _show_status(self, change: Mapping[str, Any]) -> None:
+        self.status_box.value = note_html(change["new"], "ok") if change["new"] else ""
 
     def _repr_mimebundle_(self, **kwargs: Any) -> Any:
         return self.widget._repr_mimebundle_(**kwargs)

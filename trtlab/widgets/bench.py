@@ -19,7 +19,6 @@ from trtlab.errors import InputError
 from trtlab.widgets._common import (
     WidgetBase,
     describe_exception,
-    error_html,
     field,
     note_html,
     table_html,
@@ -67,7 +66,6 @@ class BenchmarkPanel(WidgetBase):
     running = Bool(False, help="True while a sweep runs")
     chart = Unicode("throughput", help="'throughput' (vs batch) or 'latency' (percentiles)")
     chart_png = AnyTrait(b"", help="PNG bytes of the current chart")
-    error = Unicode("", help="last error shown to the user")
 
     def __init__(
         self,
@@ -102,8 +100,6 @@ class BenchmarkPanel(WidgetBase):
         self.progress = W.IntProgress(value=0, min=0, max=len(batches), description="0/0")
         self.chart_image = W.Image(format="png", layout=W.Layout(max_width="640px"))
         self.table = W.HTML()
-        self.status_box = W.HTML()
-        self.error_box = W.HTML()
         self.widget = W.VBox(
             [
                 W.HBox([self.batches_input, self.iterations_input]),
@@ -193,10 +189,6 @@ class BenchmarkPanel(WidgetBase):
             f"{n} result(s); last: batch {field(last, 'batch', '?')} on "
             f"{field(last, 'backend', '?')} / {field(last, 'device', '?')}"
         )
-
-    @observe("error")
-    def _show_error(self, change: Mapping[str, Any]) -> None:
-        self.error_box.value = error_html(change["new"])
 
     @observe("running")
     def _on_running(self, change: Mapping[str, Any]) -> None:

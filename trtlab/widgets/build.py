@@ -21,7 +21,6 @@ from trtlab.errors import InputError, TrtlabError
 from trtlab.widgets._common import (
     WidgetBase,
     describe_exception,
-    error_html,
     esc,
     field,
     note_html,
@@ -157,7 +156,6 @@ class BuildPanel(WidgetBase):
     result = AnyTrait(None, allow_none=True, help="the last build result")
     summary = AnyTrait(None, allow_none=True, help="result_summary(result)")
     log = Unicode("", help="progress and builder log text")
-    error = Unicode("", help="last error shown to the user")
 
     def __init__(
         self,
@@ -193,7 +191,6 @@ class BuildPanel(WidgetBase):
         self.phase_label = W.HTML()
         self.log_area = W.Textarea(disabled=True, layout=W.Layout(width="100%", height="140px"))
         self.summary_box = W.HTML()
-        self.error_box = W.HTML()
         self.controls: list[W.Widget] = [
             self.path_text,
             self.precision_dd,
@@ -350,10 +347,6 @@ class BuildPanel(WidgetBase):
         self.summary_box.value = table_html(["", ""], rows, kinds=["ok"] * len(rows))
         if info["log"]:
             self.log = self.log + "\n".join(info["log"]) + "\n"
-
-    @observe("error")
-    def _show_error(self, change: Mapping[str, Any]) -> None:
-        self.error_box.value = error_html(change["new"])
 
 
 def _link(widget: Any, owner: BuildPanel, trait: str) -> None:

@@ -21,9 +21,7 @@ from trtlab.errors import InputError
 from trtlab.widgets._common import (
     WidgetBase,
     describe_exception,
-    error_html,
     esc,
-    note_html,
 )
 from trtlab.widgets.images import ImagePicker
 
@@ -105,8 +103,6 @@ class ClassifierDemo(WidgetBase):
     backend = Unicode("", help="backend used for the next run")
     precision = Unicode("fp32", help="precision used for the next run (TensorRT only)")
     predictions: List[Any] = List(help="top-k Predictions of the last run")
-    status = Unicode("", help="which backend/device produced the last result")
-    error = Unicode("", help="last error shown to the user")
     latency_ms = Float(0.0, help="inference time of the last run (ms)")
     chart_png = AnyTrait(b"", help="PNG bytes of the top-k chart")
 
@@ -166,8 +162,6 @@ class ClassifierDemo(WidgetBase):
         self.run_button = W.Button(description="Classify", icon="play", button_style="primary")
         self.run_button.on_click(lambda _b: self.run())
         self.chart = W.Image(format="png", layout=W.Layout(max_width="600px"))
-        self.status_box = W.HTML()
-        self.error_box = W.HTML()
         self.widget = W.VBox(
             [
                 self.picker.widget,
@@ -272,14 +266,6 @@ class ClassifierDemo(WidgetBase):
             self.precision_dd.value = change["new"]
         if self._auto and self.picker.image is not None and change["old"] != change["new"]:
             self.run()
-
-    @observe("error")
-    def _show_error(self, change: Mapping[str, Any]) -> None:
-        self.error_box.value = error_html(change["new"])
-
-    @observe("status")
-    def _show_status(self, change: Mapping[str, Any]) -> None:
-        self.status_box.value = note_html(change["new"], "ok") if change["new"] else ""
 
     @observe("chart_png")
     def _show_chart(self, change: Mapping[str, Any]) -> None:

@@ -7,13 +7,12 @@ from typing import Any
 
 import ipywidgets as W
 from traitlets import Any as AnyTrait
-from traitlets import List, Unicode, observe
+from traitlets import List, observe
 
 from trtlab.widgets._common import (
     WidgetBase,
     badge,
     describe_exception,
-    error_html,
     esc,
     field,
     note_html,
@@ -68,7 +67,6 @@ class EnvironmentCard(WidgetBase):
     rows: List[dict[str, Any]] = List(
         help="normalised check rows (name, status, version, detail, fix, kind)"
     )
-    error = Unicode("", help="error raised by the doctor function, if any")
 
     def __init__(self, doctor_fn: Callable[[], Any] | None = None, *, run: bool = True) -> None:
         super().__init__()
@@ -78,7 +76,6 @@ class EnvironmentCard(WidgetBase):
         self.header = W.HTML("<b>trtlab environment</b>")
         self.table = W.HTML()
         self.summary = W.HTML()
-        self.error_box = W.HTML()
         self.widget = W.VBox(
             [W.HBox([self.header, self.refresh_button]), self.error_box, self.table, self.summary]
         )
@@ -128,7 +125,3 @@ class EnvironmentCard(WidgetBase):
             parts.append(f"Preferred backend here: <b>{esc(backend)}</b>")
         parts.append("Capabilities: " + ", ".join(f"<code>{esc(c)}</code>" for c in sorted(caps)))
         self.summary.value = note_html("<br>".join(parts))
-
-    @observe("error")
-    def _show_error(self, change: Mapping[str, Any]) -> None:
-        self.error_box.value = error_html(change["new"])

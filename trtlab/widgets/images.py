@@ -157,7 +157,6 @@ class ImagePicker(WidgetBase):
 
     image = AnyTrait(None, allow_none=True, help="the chosen image, RGB PIL.Image")
     source = Unicode("", help="name of the chosen image (gallery name or uploaded file name)")
-    error = Unicode("", help="last error message shown to the user ('' when none)")
 
     def __init__(
         self,
@@ -187,7 +186,6 @@ class ImagePicker(WidgetBase):
         self.upload.observe(self._on_upload, names="value")
         self.preview = W.Image(format="png", layout=W.Layout(max_width="320px"))
         self.caption = W.HTML()
-        self.error_box = W.HTML()
         limit = W.HTML(
             f"<small>JPEG/PNG/GIF/BMP/WEBP/TIFF, up to {esc(_mib(self.max_bytes))}</small>"
         )
@@ -243,10 +241,6 @@ class ImagePicker(WidgetBase):
             return
         item = files[-1]
         self.load_bytes(str(item.get("name", "upload")), item.get("content", b""))
-
-    @observe("error")
-    def _show_error(self, change: Mapping[str, Any]) -> None:
-        self.error_box.value = error_html(change["new"])
 
     @observe("image")
     def _show_preview(self, change: Mapping[str, Any]) -> None:

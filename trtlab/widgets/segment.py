@@ -13,15 +13,13 @@ from typing import Any
 import ipywidgets as W
 import numpy as np
 from traitlets import Any as AnyTrait
-from traitlets import Dict, Float, List, Unicode, link, observe, validate
+from traitlets import Dict, Float, List, link, observe, validate
 
 from trtlab.errors import InputError, ShapeError
 from trtlab.widgets._common import (
     WidgetBase,
     describe_exception,
-    error_html,
     esc,
-    note_html,
     table_html,
 )
 from trtlab.widgets.classify import first_output, is_runner
@@ -101,8 +99,6 @@ class SegmentationExplorer(WidgetBase):
     shown: List[int] = List(help="class ids tinted in the overlay")
     shares: Dict[int, float] = Dict(help="{class_id: pixel fraction}")
     overlay_png = AnyTrait(b"", help="PNG bytes of the current overlay")
-    status = Unicode("", help="which backend/device produced the map")
-    error = Unicode("", help="last error shown to the user")
 
     def __init__(
         self,
@@ -144,8 +140,6 @@ class SegmentationExplorer(WidgetBase):
         self.toggle_box = W.VBox()
         self.toggles: dict[int, W.Checkbox] = {}
         self.share_table = W.HTML()
-        self.status_box = W.HTML()
-        self.error_box = W.HTML()
         self.all_button = W.Button(description="all", layout=W.Layout(width="60px"))
         self.none_button = W.Button(description="none", layout=W.Layout(width="60px"))
         self.all_button.on_click(lambda _b: setattr(self, "shown", list(self.present)))
@@ -265,14 +259,6 @@ class SegmentationExplorer(WidgetBase):
             if box.value != (cid in shown):
                 box.value = cid in shown
         self._render()
-
-    @observe("error")
-    def _show_error(self, change: Mapping[str, Any]) -> None:
-        self.error_box.value = error_html(change["new"])
-
-    @observe("status")
-    def _show_status(self, change: Mapping[str, Any]) -> None:
-        self.status_box.value = note_html(change["new"], "ok") if change["new"] else ""
 
     # -- rendering -----------------------------------------------------------------------------
     def _name(self, cid: int) -> str:
