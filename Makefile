@@ -35,8 +35,8 @@ test: $(VENV)/.dev-installed
 	$(MAKE) --no-print-directory lint typecheck notebooks-clean unit notebooks browser
 
 lint: $(VENV)/.dev-installed
-	$(BIN)/ruff check trtlab tests tools
-	$(BIN)/ruff format --check trtlab tests tools
+	$(BIN)/ruff check trtlab tests tools notebooks
+	$(BIN)/ruff format --check trtlab tests tools notebooks
 
 typecheck: $(VENV)/.dev-installed
 	$(BIN)/python tools/typecheck.py

@@ -312,7 +312,10 @@ def palette_legend(
     pal = _palette_array(palette)
     ids = list(range(min(len(labels), len(pal)))) if present is None else [int(c) for c in present]
     fig = _new_figure(2.6, 0.28 * max(len(ids), 1) + 0.4)
-    _add_palette_legend(fig, labels, pal, ids, outside=False)
+    # The legend sits on a hidden axes: IPython's inline display skips figures without axes.
+    ax = fig.add_subplot()
+    ax.set_axis_off()
+    _add_palette_legend(ax, labels, pal, ids, outside=False)
     return fig
 
 

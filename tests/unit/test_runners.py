@@ -295,3 +295,18 @@ def test_model_names_dispatch_and_specs() -> None:
         )
     with pytest.raises(InputError, match="unknown model"):
         TorchRunner("resnet5000")
+
+
+def test_fp32_precision_pins_and_restores_the_tf32_switches() -> None:
+    import torch
+
+    from trtlab.runners.torch_runner import fp32_precision
+
+    conv = torch.backends.cudnn.conv
+    before = (conv.fp32_precision, torch.backends.cuda.matmul.fp32_precision)
+    with fp32_precision(torch, tf32=False):
+        assert conv.fp32_precision == "ieee"
+        assert torch.backends.cuda.matmul.fp32_precision == "ieee"
+    with fp32_precision(torch, tf32=True):
+        assert conv.fp32_precision == "tf32"
+    assert (conv.fp32_precision, torch.backends.cuda.matmul.fp32_precision) == before

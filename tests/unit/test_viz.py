@@ -142,12 +142,13 @@ def test_segmentation_overlay_errors(scene: tuple[np.ndarray, np.ndarray]) -> No
 
 def test_palette_legend_entries() -> None:
     fig = viz.palette_legend(LABELS, PALETTE, present=[0, 3])
-    legend = fig.legends[0]
+    assert len(fig.axes) == 1  # an axes-less figure would not display inline in Jupyter
+    legend = fig.axes[0].get_legend()
     assert [t.get_text() for t in legend.get_texts()] == ["background", "bird"]
     colours = [tuple(h.get_facecolor()[:3]) for h in legend.legend_handles]
     assert colours[1] == pytest.approx(tuple(PALETTE[3] / 255.0))
     everything = viz.palette_legend(LABELS, PALETTE)
-    assert len(everything.legends[0].get_texts()) == 4
+    assert len(everything.axes[0].get_legend().get_texts()) == 4
     with pytest.raises(InputError, match="palette colour"):
         viz.palette_legend(LABELS, PALETTE, present=[9])
 

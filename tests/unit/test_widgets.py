@@ -238,6 +238,16 @@ def test_classifier_demo_top_k_chart_and_backend_line(images: dict[str, Image.Im
     assert len(runner.calls) == 2 and demo.chart_png != first
 
 
+def test_classifier_demo_reports_a_fixed_runners_own_precision(
+    images: dict[str, Image.Image],
+) -> None:
+    runner = FakeClassifier(backend="tensorrt")
+    runner.precision = "fp16"  # type: ignore[attr-defined]  # e.g. an fp16 engine
+    demo = ClassifierDemo(runner, images=images, labels=LABELS5, k=3, preprocess=_tiny_pre)
+    assert demo.precision == "fp16" and "precision=fp16" in demo.status
+    assert list(demo.precision_dd.options) == ["fp16"]
+
+
 def test_classifier_demo_factory_switches_backend(images: dict[str, Image.Image]) -> None:
     made: list[tuple[str, str]] = []
 

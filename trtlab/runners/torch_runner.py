@@ -6,7 +6,8 @@ notebook code can call a PyTorch model, an ONNX Runtime session or a TensorRT en
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import contextlib
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -50,6 +51,31 @@ def _to_numpy(value: Any) -> np.ndarray:
             t = t.float()
         return np.asarray(t.cpu().numpy())
     return np.asarray(value)
+
+
+@contextlib.contextmanager
+def fp32_precision(torch: Any, *, tf32: bool) -> Iterator[None]:
+    """Run float32 convolutions/matmuls in strict IEEE FP32 (``tf32=False``) or TF32, then restore.
+
+    PyTorch lets cuDNN convolutions use TF32 by default on Ampere and newer GPUs (about 1e-3
+    relative error), which would make a "fp32" reference disagree with a strict-FP32 engine or
+    ONNX Runtime. A reference runner therefore pins the mode for its own calls only.
+    """
+    cudnn_conv = getattr(torch.backends.cudnn, "conv", None)
+    if cudnn_conv is not None and hasattr(cudnn_conv, "fp32_precision"):  # torch >= 2.9
+        targets = [(cudnn_conv, "fp32_precision"), (torch.backends.cuda.matmul, "fp32_precision")]
+        value: Any = "tf32" if tf32 else "ieee"
+    else:
+        targets = [(torch.backends.cudnn, "allow_tf32"), (torch.backends.cuda.matmul, "allow_tf32")]
+        value = tf32
+    saved = [getattr(obj, attr) for obj, attr in targets]
+    for obj, attr in targets:
+        setattr(obj, attr, value)
+    try:
+        yield
+    finally:
+        for (obj, attr), old in zip(targets, saved, strict=True):
+            setattr(obj, attr, old)
 
 
 def resolve_device(device: str) -> str:
@@ -114,7 +140,8 @@ class TorchRunner(Runner):
     Input/output specs come from ``example_inputs`` (batch axis dynamic), from the model spec when
     ``model`` is a name such as ``"resnet50"``, or, failing both, only the dtype (float32) is known
     and output specs are filled in after the first call. The module is switched to ``eval()`` and
-    moved to ``device`` on activation.
+    moved to ``device`` on activation. Float32 math is strict IEEE FP32 unless ``tf32=True``
+    (see :func:`fp32_precision`): the reference must not carry TF32's rounding on a GPU.
     """
 
     backend = "torch"
@@ -129,6 +156,7 @@ class TorchRunner(Runner):
         example_inputs: Any = None,
         weights: str | None = "default",
         name: str | None = None,
+        tf32: bool = False,
     ) -> None:
         self._spec: Any = None
         if isinstance(model, str):
@@ -161,6 +189,7 @@ class TorchRunner(Runner):
         self.output_names = tuple(output_names) if output_names is not None else None
         self.requested_device = device
         self.weights = weights
+        self.tf32 = tf32
         self._example = example_inputs
         self._torch_device = "cpu"
         self._outputs_known = False
@@ -269,7 +298,7 @@ class TorchRunner(Runner):
         torch = _torch()
         tensors = [torch.from_numpy(a).to(self._torch_device) for a in arrays]
         try:
-            with torch.inference_mode():
+            with torch.inference_mode(), fp32_precision(torch, tf32=self.tf32):
                 raw = self._module(*tensors)
         except Exception as exc:
             shapes = [list(a.shape) for a in arrays]
@@ -298,4 +327,4 @@ class TorchRunner(Runner):
         return self._module
 
 
-__all__ = ["AnySpec", "TorchRunner", "resolve_device"]
+__all__ = ["AnySpec", "TorchRunner", "fp32_precision", "resolve_device"]

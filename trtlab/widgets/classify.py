@@ -134,9 +134,11 @@ class ClassifierDemo(WidgetBase):
         if is_runner(runner_or_factory):
             self._factory: RunnerFactory | None = None
             fixed = str(runner_or_factory.backend)
-            self._runners[(fixed, "fp32")] = runner_or_factory
+            # a fixed runner has one precision: its own when it says (a TensorRT engine may be fp16)
+            own = str(getattr(runner_or_factory, "precision", None) or "fp32")
+            self._runners[(fixed, own)] = runner_or_factory
             options = [fixed]
-            self._precisions = {fixed: ("fp32",)}
+            self._precisions = {fixed: (own,)}
         elif callable(runner_or_factory):
             self._factory = runner_or_factory
             options = list(backends) if backends is not None else _available_backends(None)
