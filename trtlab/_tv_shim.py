@@ -6,16 +6,21 @@ requires the operator *schemas* to exist. On the CPU torch wheel the compiled ex
 defines them fails to load, so ``import torchvision`` dies with
 ``RuntimeError: operator torchvision::nms does not exist``.
 
-The fix: before importing torchvision, define the schemas (only the schemas, no kernels) with
-``torch.library``. Models, transforms and weight metadata then work; detection ops
+The fix: before importing torchvision, try to load torchvision's own compiled extension (which
+defines the schemas); only where that fails, define the schemas (only the schemas, no kernels)
+with ``torch.library``. Models, transforms and weight metadata then work; detection ops
 (``torchvision.ops.nms`` ...) raise if called, which trtlab never does (it uses PIL/numpy, not
-``torchvision.io`` or ``torchvision.ops``). On a CUDA/CPU build whose extension loads, the
-schemas already exist and nothing is changed.
+``torchvision.io`` or ``torchvision.ops``). Defining the schemas *without* trying the extension
+first is wrong on a healthy CUDA install: the extension then registers them a second time and
+PyTorch aborts the process (seen on the H100 machine with torch 2.11+cu130).
 """
 
 from __future__ import annotations
 
+import importlib.util
+import sys
 import threading
+from pathlib import Path
 from types import ModuleType
 
 from trtlab._lazy import lazy_import
@@ -41,13 +46,27 @@ def _missing_schemas(torch: ModuleType) -> list[str]:
     return missing
 
 
+def _extension_loads(torch: ModuleType) -> bool:
+    """Load torchvision's compiled ops when they fit this torch (they then define the schemas)."""
+    spec = importlib.util.find_spec("torchvision")
+    for folder in (spec.submodule_search_locations or []) if spec else []:
+        for lib in sorted(Path(folder).glob("_C.*")):
+            if lib.suffix in (".so", ".pyd"):
+                try:
+                    torch.ops.load_library(str(lib))
+                except (OSError, RuntimeError):
+                    return False  # e.g. a CUDA torchvision wheel on a CPU-only torch
+                return True
+    return False
+
+
 def import_torchvision() -> ModuleType:
     """Return the ``torchvision`` module, registering missing op schemas first if needed."""
     global _library
     torch = lazy_import("torch", purpose="load torchvision models")
     with _lock:
-        missing = _missing_schemas(torch)
-        if missing and _library is None:
+        missing = [] if "torchvision" in sys.modules else _missing_schemas(torch)
+        if missing and _library is None and not _extension_loads(torch):
             lib = torch.library.Library("torchvision", "DEF")
             for name in missing:
                 lib.define(_SCHEMAS[name])

@@ -164,7 +164,7 @@ def _threads(runner: Runner) -> int | None:
     threads = getattr(runner, "threads", None)
     if isinstance(threads, int):
         return threads
-    if runner.backend == "torch":
+    if runner.backend == "torch" and not runner.device.startswith("cuda"):
         import torch
 
         return int(torch.get_num_threads())
@@ -208,7 +208,8 @@ def _target(
         call=call,
         name=name or str(getattr(fn, "__name__", type(fn).__name__)),
         backend="python",
-        device="host",
+        # a sync callable means the work is queued on an accelerator (e.g. torch.cuda.synchronize)
+        device="host" if sync is None else "host + accelerator (synchronized)",
         batch=batch or _batch_of(inputs),
         sync=sync,
         threads=None,

@@ -10,8 +10,9 @@ is taken in a single process, side by side, with the versions and flags that pro
   device->host copy, numpy out: what a notebook cell pays), ``device`` is the module on a tensor
   already on the GPU (the forward pass alone). ONNX Runtime CPU vs PyTorch CUDA fp32 runs
   interleaved (:func:`trtlab.bench.benchmark_pair`) so machine noise hits both alike.
-* Precisions: ``fp32`` (TF32 off for convolutions and matmuls), ``default`` (PyTorch's own flags,
-  recorded: TF32 on for cuDNN convolutions), ``fp16`` (``module.half()``, input cast inside).
+* Precisions: ``fp32`` (TF32 off for convolutions and matmuls: TorchRunner's default), ``tf32``
+  (``TorchRunner(tf32=True)``; PyTorch's own default turns it on for cuDNN convolutions only,
+  recorded in the environment), ``fp16`` (``module.half()``, input cast inside).
 * Parity: :func:`trtlab.compare` of every precision against ONNX Runtime CPU fp32 (what the
   notebooks do) and against a float64 reference (the same module in double precision), with
   the tolerance of :data:`trtlab.compare.TOLERANCES` that the precision claims.
@@ -43,25 +44,24 @@ ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from trtlab.compare import compare  # noqa: E402
 from trtlab.bench import BenchResult, benchmark, benchmark_pair  # noqa: E402
+from trtlab.compare import compare  # noqa: E402
 
 
 @dataclass(frozen=True)
 class Mode:
-    """One PyTorch precision setting: TF32 flags (None: PyTorch's defaults), half weights."""
+    """One PyTorch precision: TF32 allowed for float32 math or not, weights in half or not."""
 
     name: str
     tolerance: str
     half: bool
-    tf32_conv: bool | None
-    tf32_matmul: bool | None
+    tf32: bool
 
 
 MODES = (
-    Mode("fp32", "fp32", half=False, tf32_conv=False, tf32_matmul=False),
-    Mode("default", "tf32", half=False, tf32_conv=None, tf32_matmul=None),
-    Mode("fp16", "fp16", half=True, tf32_conv=False, tf32_matmul=False),
+    Mode("fp32", "fp32", half=False, tf32=False),
+    Mode("tf32", "tf32", half=False, tf32=True),
+    Mode("fp16", "fp16", half=True, tf32=False),
 )
 
 
@@ -85,7 +85,7 @@ def environment(device: str) -> dict[str, Any]:
         "cpu_count": os.cpu_count(),
         "torch": torch.__version__,
         "torch_cuda": torch.version.cuda,
-        "cudnn": torch.backends.cudnn.version() if torch.backends.cudnn.is_available() else None,
+        "cudnn": torch.backends.cudnn.version(),  # type: ignore[no-untyped-call]
         "torchvision": _version("torchvision"),
         "onnx": _version("onnx"),
         "onnxruntime": _version("onnxruntime"),
@@ -115,20 +115,13 @@ def environment(device: str) -> dict[str, Any]:
 # -- precision switches -------------------------------------------------------------------------
 
 
-@contextlib.contextmanager
-def precision_flags(mode: Mode, defaults: tuple[bool, bool]) -> Iterator[None]:
-    """Set the TF32 flags of ``mode`` (None: PyTorch's defaults), restore them afterwards."""
+def precision_flags(mode: Mode) -> contextlib.AbstractContextManager[None]:
+    """The TF32 switch of ``mode`` for direct module calls, set the way TorchRunner sets it."""
     import torch
 
-    saved = (torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32)
-    conv = defaults[0] if mode.tf32_conv is None else mode.tf32_conv
-    matmul = defaults[1] if mode.tf32_matmul is None else mode.tf32_matmul
-    torch.backends.cudnn.allow_tf32 = conv
-    torch.backends.cuda.matmul.allow_tf32 = matmul
-    try:
-        yield
-    finally:
-        torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32 = saved
+    from trtlab.runners.torch_runner import fp32_precision
+
+    return fp32_precision(torch, tf32=mode.tf32)
 
 
 def cast_module(module: Any, dtype: Any) -> Any:
@@ -158,6 +151,7 @@ class Recorder:
         self.pairs: list[dict[str, Any]] = []
         self.parity: list[dict[str, Any]] = []
         self.errors: list[dict[str, str]] = []
+        self.notes: dict[str, Any] = {}
 
     @contextlib.contextmanager
     def step(self, what: str) -> Iterator[None]:
@@ -199,8 +193,10 @@ def images_batch(n: int, size: int) -> np.ndarray:
     """``n`` demo images (and their mirror images) at ``size``: real pixel statistics."""
     from trtlab import data
 
-    base = [data.preprocess_imagenet(p, resize=max(size, int(size * 256 / 224)), crop=size)
-            for p in data.demo_images()]  # fmt: skip
+    base = [
+        data.preprocess_imagenet(p, resize=max(size, int(size * 256 / 224)), crop=size)
+        for p in data.demo_images()
+    ]
     items = base + [a[:, :, ::-1] for a in base]
     while len(items) < n:
         items += items
@@ -244,9 +240,7 @@ def parity_row(
         "kind": out.kind,
     }
     for other in also:
-        row[f"passes_{other}"] = bool(
-            compare(ref, cand, precision=other).passed
-        )  # fmt: skip
+        row[f"passes_{other}"] = bool(compare(ref, cand, precision=other).passed)
     rec.parity.append(row)
 
 
@@ -268,7 +262,6 @@ def run_model(
     parity_input: np.ndarray,
     gpu_counts: tuple[int, int],
     ort_counts: tuple[int, int],
-    defaults: tuple[bool, bool],
     min_time_s: float,
 ) -> None:
     import torch
@@ -289,7 +282,11 @@ def run_model(
             m = m.to(device).eval()
             modules[mode.name] = m
             runners[mode.name] = TorchRunner(
-                m, device=device, output_names=(out_name,), name=f"{model_name}-torch-{mode.name}"
+                m,
+                device=device,
+                output_names=(out_name,),
+                name=f"{model_name}-torch-{mode.name}",
+                tf32=mode.tf32,  # TorchRunner pins strict FP32 unless told otherwise
             )
             runners[mode.name].activate()
             print(f"   {runners[mode.name].describe()}", flush=True)
@@ -314,19 +311,31 @@ def run_model(
     for mode in modes:
         if mode.name not in runners:
             continue
-        with rec.step(f"{model_name}: parity torch {mode.name}"), precision_flags(mode, defaults):
+        with rec.step(f"{model_name}: parity torch {mode.name}"), precision_flags(mode):
             cand = runners[mode.name](parity_input)
             also = ("fp32",) if mode.tolerance != "fp32" else ()
             if ort_out:
                 parity_row(
-                    rec, model_name, "ort-cpu-fp32", ort_out,
-                    f"torch-{device.split(':')[0]}-{mode.name}", cand, mode.tolerance, also,
-                )  # fmt: skip
+                    rec,
+                    model_name,
+                    "ort-cpu-fp32",
+                    ort_out,
+                    f"torch-{device.split(':')[0]}-{mode.name}",
+                    cand,
+                    mode.tolerance,
+                    also,
+                )
             if f64_out:
                 parity_row(
-                    rec, model_name, "float64", f64_out,
-                    f"torch-{device.split(':')[0]}-{mode.name}", cand, mode.tolerance, also,
-                )  # fmt: skip
+                    rec,
+                    model_name,
+                    "float64",
+                    f64_out,
+                    f"torch-{device.split(':')[0]}-{mode.name}",
+                    cand,
+                    mode.tolerance,
+                    also,
+                )
 
     # latency: PyTorch on the device, every mode and batch, runner and device-resident
     gw, gn = gpu_counts
@@ -338,17 +347,35 @@ def run_model(
                 continue  # fp16 on a CPU is emulated and slow: parity only
             r = runners[mode.name]
             label = f"{model_name}: torch {mode.name} batch {batch}"
-            with rec.step(label + " (runner)"), precision_flags(mode, defaults):
-                res = benchmark(r, x, warmup=gw, iterations=gn, min_time_s=min_time_s,
-                                name=f"{model_name}-torch-{mode.name}")  # fmt: skip
-                rec.add_latency(res, model=model_name, precision=mode.name, timing="runner",
-                                shape=list(x.shape))  # fmt: skip
-            with rec.step(label + " (device)"), precision_flags(mode, defaults):
-                res = benchmark(device_call(modules[mode.name], xd), warmup=gw, iterations=gn,
-                                min_time_s=min_time_s, sync=sync, batch=batch,
-                                name=f"{model_name}-torch-{mode.name}")  # fmt: skip
-                rec.add_latency(relabel(res, "torch", r.device), model=model_name,
-                                precision=mode.name, timing="device", shape=list(x.shape))  # fmt: skip
+            with rec.step(label + " (runner)"), precision_flags(mode):
+                res = benchmark(
+                    r,
+                    x,
+                    warmup=gw,
+                    iterations=gn,
+                    min_time_s=min_time_s,
+                    name=f"{model_name}-torch-{mode.name}",
+                )
+                rec.add_latency(
+                    res, model=model_name, precision=mode.name, timing="runner", shape=list(x.shape)
+                )
+            with rec.step(label + " (device)"), precision_flags(mode):
+                res = benchmark(
+                    device_call(modules[mode.name], xd),
+                    warmup=gw,
+                    iterations=gn,
+                    min_time_s=min_time_s,
+                    sync=sync,
+                    batch=batch,
+                    name=f"{model_name}-torch-{mode.name}",
+                )
+                rec.add_latency(
+                    relabel(res, "torch", r.device),
+                    model=model_name,
+                    precision=mode.name,
+                    timing="device",
+                    shape=list(x.shape),
+                )
         del xd
 
     # ONNX Runtime CPU fp32 vs PyTorch fp32 runner, interleaved round by round
@@ -358,19 +385,112 @@ def run_model(
         if fp32 is None or "fp32" not in runners:
             break
         x = make_input(batch)
-        with rec.step(f"{model_name}: ORT CPU vs torch fp32 batch {batch} (interleaved)"), \
-                precision_flags(fp32, defaults):  # fmt: skip
-            pair = benchmark_pair(ort, runners["fp32"], x, warmup=ow, iterations=on,
-                                  max_time_s=30.0)  # fmt: skip
+        with (
+            rec.step(f"{model_name}: ORT CPU vs torch fp32 batch {batch} (interleaved)"),
+            precision_flags(fp32),
+        ):
+            pair = benchmark_pair(
+                ort, runners["fp32"], x, warmup=ow, iterations=on, max_time_s=30.0
+            )
             print(f"   {pair}", flush=True)
             rec.pairs.append({"model": model_name, "batch": batch, **pair.to_dict()})
-            rec.add_latency(pair.a, model=model_name, precision="fp32", timing="runner",
-                            shape=list(x.shape), interleaved_with="torch fp32 runner")  # fmt: skip
-            rec.add_latency(pair.b, model=model_name, precision="fp32", timing="runner",
-                            shape=list(x.shape), interleaved_with="ORT CPU")  # fmt: skip
+            rec.add_latency(
+                pair.a,
+                model=model_name,
+                precision="fp32",
+                timing="runner",
+                shape=list(x.shape),
+                interleaved_with="torch fp32 runner",
+            )
+            rec.add_latency(
+                pair.b,
+                model=model_name,
+                precision="fp32",
+                timing="runner",
+                shape=list(x.shape),
+                interleaved_with="ORT CPU",
+            )
     for r in runners.values():
         r.close()
     ort.close()
+
+
+def activation_ranges(module: Any, x: np.ndarray, device: str) -> dict[str, float]:
+    """Largest |activation| after each ResNet stage (fp32, TF32 off): is fp16's 65504 reached?"""
+    import torch
+
+    seg = getattr(module, "segmenter", module)
+    body = getattr(seg, "backbone", seg)
+    stages = [n for n in ("layer1", "layer2", "layer3", "layer4") if hasattr(body, n)]
+    found: dict[str, float] = {}
+    hooks = []
+    for name in stages:
+
+        def hook(_m: Any, _i: Any, out: Any, name: str = name) -> None:
+            found[name] = float(out.detach().abs().max())
+
+        hooks.append(getattr(body, name).register_forward_hook(hook))
+    try:
+        with torch.inference_mode():
+            module(torch.from_numpy(x).to(device))
+    finally:
+        for h in hooks:
+            h.remove()
+    return found
+
+
+def calibrate_batchnorm(module: Any, x: np.ndarray, device: str) -> Any:
+    """A copy whose BatchNorm running statistics are measured on ``x`` (random weights only).
+
+    Why: untrained BatchNorm layers (mean 0, variance 1) do not normalize, so a random
+    FCN-ResNet-101's activations grow block by block past float16's range; statistics taken
+    from real images keep them near 1, as in a trained network.
+    """
+    import torch
+
+    calibrated = copy.deepcopy(module)
+    for m in calibrated.modules():
+        if isinstance(m, torch.nn.modules.batchnorm._BatchNorm):
+            m.reset_running_stats()
+            m.momentum = None  # cumulative average over the calibration batch
+    calibrated.train()
+    with torch.no_grad():
+        calibrated(torch.from_numpy(x).to(device))
+    return calibrated.eval()
+
+
+def parity_vs_float64(
+    rec: Recorder,
+    *,
+    model_name: str,
+    module: Any,
+    x: np.ndarray,
+    out_name: str,
+    device: str,
+    modes: tuple[Mode, ...],
+) -> None:
+    """Each precision of ``module`` against the same module in float64 (no ONNX involved)."""
+    import torch
+
+    from trtlab.runners.torch_runner import TorchRunner
+
+    m64 = cast_module(module, torch.float64).to(device)
+    with torch.inference_mode():
+        y = m64(torch.from_numpy(x).to(device))
+    ref = {out_name: y.double().cpu().numpy() if y.is_floating_point() else y.cpu().numpy()}
+    del m64, y
+    for mode in modes:
+        with rec.step(f"{model_name}: parity torch {mode.name} vs float64"):
+            with precision_flags(mode):
+                m = cast_module(module, torch.float16) if mode.half else module
+                runner = TorchRunner(
+                    m.to(device), device=device, output_names=(out_name,), tf32=mode.tf32
+                )
+                cand = runner(x)
+                runner.close()
+            also = ("fp32",) if mode.tolerance != "fp32" else ()
+            name = f"torch-{device.split(':')[0]}-{mode.name}"
+            parity_row(rec, model_name, "float64", ref, name, cand, mode.tolerance, also)
 
 
 # -- tables -------------------------------------------------------------------------------------
@@ -425,11 +545,12 @@ def main() -> int:
     parser.add_argument("--quick", action="store_true", help="tiny sizes, few runs (smoke test)")
     parser.add_argument("--out", default=os.environ.get("OUT", "bench_out"))
     parser.add_argument("--skip-fcn", action="store_true")
+    parser.add_argument("--batches", default="", help="ResNet-50 batch sizes, e.g. 1,8,32")
+    parser.add_argument("--ort-batches", default="", help="ORT CPU batch sizes ('none': skip)")
     args = parser.parse_args()
 
     os.environ.setdefault("TRTLAB_OFFLINE", "1")  # no weights download on the device machine
     warnings.filterwarnings("ignore", message=".*random weights.*")
-    import torch
 
     from trtlab import models
     from trtlab.export import export_model
@@ -440,15 +561,22 @@ def main() -> int:
     out.mkdir(parents=True, exist_ok=True)
     env = environment(device)
     print(json.dumps(env, indent=2), flush=True)
-    defaults = (env["cudnn_allow_tf32_default"], env["matmul_allow_tf32_default"])
     on_gpu = device.startswith("cuda")
-    modes = MODES if on_gpu else tuple(m for m in MODES if m.name != "default")
+    modes = MODES if on_gpu else tuple(m for m in MODES if m.name != "tf32")
+    batches: tuple[int, ...]
+    ort_batches: tuple[int, ...]
     if args.quick:
         size, batches, ort_batches, parity_n, fcn_size = 224, (1, 2), (1,), 2, 64
         gpu_counts, ort_counts, min_time = (1, 3), (1, 3), 0.0
     else:
         size, batches, ort_batches, parity_n, fcn_size = 224, (1, 8, 32), (1, 8), 8, 520
         gpu_counts, ort_counts, min_time = (10, 50), (5, 30), 1.0
+    if args.batches:
+        batches = tuple(int(b) for b in args.batches.split(","))
+    if args.ort_batches:
+        ort_batches = (
+            () if args.ort_batches == "none" else tuple(int(b) for b in args.ort_batches.split(","))
+        )
     rec = Recorder()
     t_start = time.perf_counter()
 
@@ -461,11 +589,21 @@ def main() -> int:
         r50 = models.resnet50(weights=None)
     if r50 is not None and r50_onnx is not None:
         run_model(
-            rec, model_name="resnet50", module=r50, onnx_path=r50_onnx, out_name="logits",
-            device=device, modes=modes, bench_batches=batches, ort_batches=ort_batches,
-            make_input=lambda b: images_batch(b, size), parity_input=images_batch(parity_n, size),
-            gpu_counts=gpu_counts, ort_counts=ort_counts, defaults=defaults, min_time_s=min_time,
-        )  # fmt: skip
+            rec,
+            model_name="resnet50",
+            module=r50,
+            onnx_path=r50_onnx,
+            out_name="logits",
+            device=device,
+            modes=modes,
+            bench_batches=batches,
+            ort_batches=ort_batches,
+            make_input=lambda b: images_batch(b, size),
+            parity_input=images_batch(parity_n, size),
+            gpu_counts=gpu_counts,
+            ort_counts=ort_counts,
+            min_time_s=min_time,
+        )
         r50 = None
     fcn_onnx: Path | None = None
     fcn: Any = None
@@ -483,12 +621,41 @@ def main() -> int:
                 return rng.standard_normal(shape).astype(np.float32)
 
             run_model(
-                rec, model_name="fcn_resnet101", module=fcn, onnx_path=fcn_onnx,
-                out_name="classes", device=device, modes=modes, bench_batches=(1,),
-                ort_batches=(), make_input=fcn_input, parity_input=segmentation_input(fcn_size),
-                gpu_counts=gpu_counts, ort_counts=ort_counts, defaults=defaults,
+                rec,
+                model_name="fcn_resnet101",
+                module=fcn,
+                onnx_path=fcn_onnx,
+                out_name="classes",
+                device=device,
+                modes=modes,
+                bench_batches=(1,),
+                ort_batches=(),
+                make_input=fcn_input,
+                parity_input=segmentation_input(fcn_size),
+                gpu_counts=gpu_counts,
+                ort_counts=ort_counts,
                 min_time_s=min_time,
-            )  # fmt: skip
+            )
+            with rec.step("fcn_resnet101: activation ranges (random weights, fp32)"):
+                with precision_flags(MODES[0]):
+                    ranges = activation_ranges(fcn, segmentation_input(fcn_size), device)
+                rec.notes["fcn_random_max_abs_activation"] = ranges
+                print(f"   max |activation| per stage: {ranges}", flush=True)
+            with rec.step("fcn_resnet101: BatchNorm-calibrated copy"):
+                with precision_flags(MODES[0]):
+                    cal = calibrate_batchnorm(fcn, images_batch(8, 256), device)
+                    ranges = activation_ranges(cal, segmentation_input(fcn_size), device)
+                rec.notes["fcn_bncal_max_abs_activation"] = ranges
+                print(f"   max |activation| per stage after calibration: {ranges}", flush=True)
+                parity_vs_float64(
+                    rec,
+                    model_name="fcn101-bncal",
+                    module=cal,
+                    x=segmentation_input(fcn_size),
+                    out_name="classes",
+                    device=device,
+                    modes=modes,
+                )
 
     result = {
         "environment": env,
@@ -503,6 +670,7 @@ def main() -> int:
         "latency": rec.latency,
         "pairs": rec.pairs,
         "parity": rec.parity,
+        "notes": rec.notes,
         "errors": rec.errors,
     }
     for row in result["latency"]:
