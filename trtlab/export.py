@@ -37,7 +37,7 @@ if TYPE_CHECKING:
     import onnx
     import torch
 
-    from trtlab.runners.base import TensorSpec
+    from trtlab.tensors import TensorSpec
 
     _PathBase = Path
 else:
@@ -546,7 +546,7 @@ class OnnxSummary:
 def _spec_of(value: Any) -> TensorSpec:
     import onnx
 
-    from trtlab.runners.base import TensorSpec
+    from trtlab.tensors import TensorSpec
 
     tt = value.type.tensor_type
     dims: list[int | str | None] = []

@@ -1,72 +1,24 @@
 """The one Runner interface every backend implements.
 
-A runner turns ``{input_name: np.ndarray}`` into ``{output_name: np.ndarray}``.
-Notebooks print
+A runner turns ``{input_name: np.ndarray}`` into ``{output_name: np.ndarray}``. Notebooks print
 ``runner.backend`` and ``runner.device`` so every cell says where it ran. Input validation lives
-here
-once (names, rank, static dims, dtype), so each backend only implements loading and inference.
+here once (names, rank, static dims, dtype), so each backend only implements loading and
+inference. ``TensorSpec`` lives in :mod:`trtlab.tensors` and is re-exported here.
 """
 
 from __future__ import annotations
 
 import abc
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, Union
 
 import numpy as np
 
 from trtlab.errors import DTypeError, InputError, ShapeError
-
-#: A dimension: a fixed size, a symbolic name (ONNX ``dim_param``), or ``None`` (dynamic, unnamed).
-Dim = Union[int, str, None]
+from trtlab.tensors import Dim, TensorSpec, check_input_names
 
 BACKENDS = ("torch", "onnxruntime", "tensorrt")
-
-
-@dataclass(frozen=True)
-class TensorSpec:
-    """Name, shape (with dynamic dims) and dtype of one input or output tensor."""
-
-    name: str
-    shape: tuple[Dim, ...]
-    dtype: np.dtype[Any]
-
-    @property
-    def dynamic_axes(self) -> tuple[int, ...]:
-        """Indices of the dims that are not fixed integers."""
-        return tuple(i for i, d in enumerate(self.shape) if not isinstance(d, int) or d < 0)
-
-    def shape_str(self) -> str:
-        """Shape as text, e.g. ``[batch, 3, 224, 224]`` (``?`` for unnamed dynamic dims)."""
-        parts = ["?" if d is None or (isinstance(d, int) and d < 0) else str(d) for d in self.shape]
-        return "[" + ", ".join(parts) + "]"
-
-    def __str__(self) -> str:
-        return f"{self.name}: {self.dtype} {self.shape_str()}"
-
-    def check(self, array: np.ndarray, *, where: str = "") -> None:
-        """Raise ``ShapeError``/``DTypeError`` when ``array`` does not fit this spec."""
-        prefix = f"{where}: " if where else ""
-        if array.ndim != len(self.shape):
-            raise ShapeError(
-                f"{prefix}input '{self.name}' expects rank {len(self.shape)} {self.shape_str()}, "
-                f"got shape {list(array.shape)} (rank {array.ndim})",
-                hint="add or remove the batch axis (np.expand_dims / x[None]) to match",
-            )
-        for axis, (want, got) in enumerate(zip(self.shape, array.shape, strict=True)):
-            if isinstance(want, int) and want >= 0 and want != got:
-                raise ShapeError(
-                    f"{prefix}input '{self.name}' expects {self.shape_str()}, got "
-                    f"{list(array.shape)}: axis {axis} must be {want}, got {got}",
-                    hint="resize/crop the input (trtlab.data.preprocess_imagenet gives 3x224x224)",
-                )
-        if array.dtype != self.dtype:
-            raise DTypeError(
-                f"{prefix}input '{self.name}' expects dtype {self.dtype}, got {array.dtype}",
-                hint=f"convert with x.astype(np.{self.dtype.name})",
-            )
 
 
 Feed = Union[Mapping[str, Any], np.ndarray, Sequence[np.ndarray]]
@@ -176,16 +128,7 @@ class Runner(abc.ABC):
                 f"got {type(inputs).__name__}",
                 hint="convert tensors with np.asarray(...) / tensor.cpu().numpy()",
             )
-        names = [s.name for s in specs]
-        unknown = sorted(set(feed) - set(names))
-        missing = [n for n in names if n not in feed]
-        if unknown or missing:
-            raise InputError(
-                f"{self.name} expects inputs {names}, got {sorted(feed)}"
-                + (f"; unknown: {unknown}" if unknown else "")
-                + (f"; missing: {missing}" if missing else ""),
-                hint="use the names from runner.inputs",
-            )
+        check_input_names([s.name for s in specs], feed, owner=self.name, where="runner.inputs")
         out: dict[str, np.ndarray] = {}
         for spec in specs:
             value = feed[spec.name]
@@ -240,3 +183,6 @@ class Runner(abc.ABC):
         feed = self.normalize_feed(inputs) if inputs is not None else self.sample_inputs()
         for _ in range(max(0, iterations)):
             self._infer(feed)
+
+
+__all__ = ["BACKENDS", "Dim", "Feed", "Runner", "TensorSpec"]

@@ -35,7 +35,7 @@ from typing import TYPE_CHECKING, Any, Union
 from trtlab._io import atomic_write_bytes
 from trtlab.config import cache_dir
 from trtlab.errors import BuildError, ConfigError, FileFormatError, InputError, ShapeError
-from trtlab.runners.base import TensorSpec
+from trtlab.tensors import TensorSpec
 from trtlab.trt._compat import LogCapture, require_full_tensorrt, trt_logger
 from trtlab.trt.cache import EngineCache, engine_cache_key
 from trtlab.trt.precision import BuildPlan, convert_onnx_precision, normalize_precision

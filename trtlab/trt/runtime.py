@@ -41,12 +41,13 @@ from trtlab.errors import (
     InputError,
     ShapeError,
 )
+from trtlab.tensors import check_input_names
 
 if TYPE_CHECKING:
     import tensorrt as trt
 
     from trtlab.cuda import CudaGraph, DeviceBuffer, PinnedHostBuffer, Stream
-    from trtlab.runners.base import TensorSpec
+    from trtlab.tensors import TensorSpec
     from trtlab.trt._compat import LogCapture, Prefer
 
 RuntimeKind = Literal["auto", "full", "lean"]
@@ -200,7 +201,7 @@ class EngineTensor:
 
     def spec(self) -> TensorSpec:
         """The runner-level :class:`~trtlab.runners.base.TensorSpec` (dynamic dims -> ``None``)."""
-        from trtlab.runners.base import TensorSpec
+        from trtlab.tensors import TensorSpec
 
         return TensorSpec(self.name, tuple(None if d < 0 else d for d in self.shape), self.dtype)
 
@@ -710,16 +711,7 @@ class Engine(Closeable):
                     hint="pass a dict {input_name: array}",
                 )
             feed = {inputs[0].name: feed}
-        names = [t.name for t in inputs]
-        unknown = sorted(set(feed) - set(names))
-        missing = [n for n in names if n not in feed]
-        if unknown or missing:
-            raise InputError(
-                f"engine expects inputs {names}, got {sorted(feed)}"
-                + (f"; unknown: {unknown}" if unknown else "")
-                + (f"; missing: {missing}" if missing else ""),
-                hint="use the names from engine.inputs",
-            )
+        check_input_names([t.name for t in inputs], feed, owner="engine", where="engine.inputs")
         for t in inputs:
             if t.is_shape_tensor or t.location != "DEVICE":
                 raise EngineError(
