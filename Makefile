@@ -48,8 +48,11 @@ notebooks-clean: $(VENV)/.dev-installed
 unit: $(VENV)/.dev-installed
 	$(TEST_ENV) $(BIN)/python -m pytest tests/unit tests/gpu -q -rs
 
+# A fresh cache directory each run: the notebooks export their models as a learner's first run does.
 notebooks: $(VENV)/.dev-installed
-	$(TEST_ENV) $(BIN)/python -m pytest --nbval-lax --nbval-sanitize-with tests/notebooks/sanitize.cfg notebooks -q
+	cache=$$(mktemp -d) && trap 'rm -rf "$$cache"' EXIT && \
+	$(TEST_ENV) TRTLAB_CACHE_DIR="$$cache" $(BIN)/python -m pytest --nbval-lax \
+	  --nbval-sanitize-with tests/notebooks/sanitize.cfg notebooks -q
 
 # Installs Debian's chromium first when missing and root (no browser download: no internet needed).
 browser: $(VENV)/.dev-installed
