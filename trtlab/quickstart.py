@@ -13,6 +13,7 @@ Every printed number names the backend and device that produced it. The returned
 
 from __future__ import annotations
 
+import functools
 import os
 import platform
 import time
@@ -20,7 +21,7 @@ import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
 import numpy as np
 
@@ -32,6 +33,9 @@ if TYPE_CHECKING:
     from trtlab.compare import ParityReport
     from trtlab.data import Prediction
     from trtlab.runners.base import Runner
+
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
 
 #: Precisions accepted by ``--precision`` (TensorRT's; ONNX Runtime runs fp32 only here).
 PRECISIONS = ("fp32", "tf32", "fp16", "bf16")
@@ -157,6 +161,25 @@ def _check_count(name: str, value: int | None, minimum: int) -> None:
         raise InputError(f"{name} must be an int >= {minimum}, got {value!r}", hint="e.g. 10")
 
 
+def _restores_torch_threads(fn: Callable[_P, _R]) -> Callable[_P, _R]:
+    """Give the caller back PyTorch's thread count after ``fn`` set its own (``threads=``)."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: _P.args, **kwargs: _P.kwargs) -> _R:
+        if kwargs.get("threads") is None:
+            return fn(*args, **kwargs)
+        import torch
+
+        previous = int(torch.get_num_threads())
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            torch.set_num_threads(previous)
+
+    return wrapper
+
+
+@_restores_torch_threads
 def run_quickstart(
     *,
     images: Sequence[str | os.PathLike[str]] | None = None,

@@ -104,3 +104,22 @@ def test_argument_errors() -> None:
     if not tensorrt_available():
         with pytest.raises(BackendError, match="needs TensorRT"):
             run_quickstart(backend="tensorrt", out=None)
+
+
+def test_threads_setting_is_given_back_to_the_caller() -> None:
+    import torch
+
+    from trtlab import quickstart
+
+    seen: list[int] = []
+
+    @quickstart._restores_torch_threads
+    def body(*, threads: int | None = None) -> None:
+        if threads is not None:
+            torch.set_num_threads(threads)
+        seen.append(torch.get_num_threads())
+
+    before = torch.get_num_threads()
+    body(threads=1 if before != 1 else 2)
+    assert seen[-1] != before and torch.get_num_threads() == before
+    assert hasattr(quickstart.run_quickstart, "__wrapped__")  # the public function is wrapped
