@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import warnings
 from pathlib import Path
 
 import numpy as np
 import pytest
+from _legacy_export import legacy_export
 
 from trtlab.errors import ConfigError, InputError
 from trtlab.trt.precision import (
@@ -23,29 +23,12 @@ ort = pytest.importorskip("onnxruntime")
 pytest.importorskip("onnxconverter_common")
 
 
-def _export(model: object, path: Path, shape: tuple[int, ...], dynamic: dict[int, str]) -> Path:
-    import torch
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        torch.onnx.export(
-            model,  # type: ignore[arg-type]
-            (torch.zeros(shape),),
-            str(path),
-            input_names=["input"],
-            output_names=["output"],
-            dynamic_axes={"input": dynamic},
-            dynamo=False,
-        )
-    return path
-
-
 @pytest.fixture(scope="module")
 def classifier_onnx(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from trtlab.models import tiny_classifier
 
     path = tmp_path_factory.mktemp("prec") / "tiny.onnx"
-    return _export(tiny_classifier(), path, (1, 3, 32, 32), {0: "batch"})
+    return legacy_export(tiny_classifier(), path, (1, 3, 32, 32), {0: "batch"})
 
 
 @pytest.fixture(scope="module")
@@ -53,7 +36,7 @@ def segmenter_onnx(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from trtlab.models import tiny_segmenter
 
     path = tmp_path_factory.mktemp("prec") / "seg.onnx"
-    return _export(tiny_segmenter(), path, (1, 3, 32, 32), {0: "batch", 2: "h", 3: "w"})
+    return legacy_export(tiny_segmenter(), path, (1, 3, 32, 32), {0: "batch", 2: "h", 3: "w"})
 
 
 def _run(path: Path, x: np.ndarray) -> np.ndarray:

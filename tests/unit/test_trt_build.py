@@ -13,12 +13,12 @@ import enum
 import json
 import sys
 import types
-import warnings
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
+from _legacy_export import legacy_export
 
 from trtlab.errors import (
     BuildError,
@@ -36,28 +36,13 @@ onnx = pytest.importorskip("onnx")
 
 
 # -- ONNX fixtures -------------------------------------------------------------------------------
-def _export(model: Any, path: Path, shape: tuple[int, ...], dynamic: dict[int, str]) -> Path:
-    import torch
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        torch.onnx.export(
-            model,
-            (torch.zeros(shape),),
-            str(path),
-            input_names=["input"],
-            output_names=["output"],
-            dynamic_axes={"input": dynamic},
-            dynamo=False,
-        )
-    return path
 
 
 @pytest.fixture(scope="module")
 def tiny_onnx(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from trtlab.models import tiny_classifier
 
-    return _export(
+    return legacy_export(
         tiny_classifier(), tmp_path_factory.mktemp("b") / "tiny.onnx", (1, 3, 32, 32), {0: "N"}
     )
 
@@ -66,7 +51,7 @@ def tiny_onnx(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def seg_onnx(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from trtlab.models import tiny_segmenter
 
-    return _export(
+    return legacy_export(
         tiny_segmenter(),
         tmp_path_factory.mktemp("b") / "seg.onnx",
         (1, 3, 32, 32),
