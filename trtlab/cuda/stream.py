@@ -71,6 +71,16 @@ class _Owned(Closeable):
     def __int__(self) -> int:
         return self.handle
 
+    def _query(self, fn_name: str) -> bool:
+        """Non-blocking CUDA query: done -> True, ``cudaErrorNotReady`` -> False, else raise."""
+        code = getattr(runtime(), fn_name)(self.handle)
+        code = code[0] if isinstance(code, tuple) else code
+        if int(code) == 0:
+            return True
+        if getattr(code, "name", "") == "cudaErrorNotReady":
+            return False
+        raise make_error(fn_name, code)
+
 
 class Stream(_Owned):
     """A CUDA stream: work queued on it runs in order, and concurrently with other streams.
@@ -105,13 +115,7 @@ class Stream(_Owned):
 
     def query(self) -> bool:
         """True when all queued work has finished (never blocks)."""
-        code = runtime().cudaStreamQuery(self.handle)
-        code = code[0] if isinstance(code, tuple) else code
-        if int(code) == 0:
-            return True
-        if getattr(code, "name", "") == "cudaErrorNotReady":
-            return False
-        raise make_error("cudaStreamQuery", code)
+        return self._query("cudaStreamQuery")
 
     def wait_event(self, event: Event) -> None:
         """Make later work on this stream wait until ``event`` has happened (no host block)."""
@@ -199,13 +203,7 @@ class Event(_Owned):
 
     def query(self) -> bool:
         """True when the event has happened (never blocks)."""
-        code = runtime().cudaEventQuery(self.handle)
-        code = code[0] if isinstance(code, tuple) else code
-        if int(code) == 0:
-            return True
-        if getattr(code, "name", "") == "cudaErrorNotReady":
-            return False
-        raise make_error("cudaEventQuery", code)
+        return self._query("cudaEventQuery")
 
     @staticmethod
     def elapsed_ms(start: Event, end: Event) -> float:
