@@ -60,6 +60,14 @@ class EngineError(BackendError):
     """Loading or running a TensorRT engine failed (wrong version/GPU, bad shapes, execution)."""
 
 
+class EngineLoadError(EngineError):
+    """A serialized engine could not be deserialized (corrupt, truncated, not a plan)."""
+
+
+class EngineCompatibilityError(EngineLoadError):
+    """An engine's provenance (TensorRT version, GPU, compute capability) does not match here."""
+
+
 class CudaError(BackendError):
     """A CUDA runtime call returned an error code."""
 
@@ -75,7 +83,9 @@ __all__ = [
     "CudaError",
     "DTypeError",
     "DependencyError",
+    "EngineCompatibilityError",
     "EngineError",
+    "EngineLoadError",
     "ExportError",
     "FileFormatError",
     "InputError",
