@@ -23,6 +23,7 @@ from typing import Any, Literal
 import numpy as np
 
 from trtlab._lazy import make_module_callable
+from trtlab._tables import Cell, Html, HtmlCell, html_table, text_table
 from trtlab.errors import DTypeError, InputError, ParityError, ShapeError
 
 Kind = Literal["logits", "classmap", "tensor"]
@@ -104,6 +105,8 @@ _SHOWN: dict[str, tuple[str, ...]] = {
     "classmap": ("pixel_agreement", "mismatched_pixels"),
     "tensor": ("rel_l2", "max_abs", "within_tol"),
 }
+#: Columns of the report table (text and HTML).
+_HEADER = ("output", "kind", "shape", "metrics", "limits", "result")
 
 
 @dataclass
@@ -167,15 +170,9 @@ class ParityReport:
         return rows
 
     def __str__(self) -> str:
-        header = ["output", "kind", "shape", "metrics", "limits", "result"]
-        rows = self._rows()
-        widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
-        lines = [self._headline()]
-        lines.append("  ".join(h.ljust(w) for h, w in zip(header, widths, strict=True)))
-        for o, r in zip(self.outputs, rows, strict=True):
-            lines.append("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip())
-            lines.extend(f"    - {reason}" for reason in o.reasons)
-        return "\n".join(lines)
+        reasons = {i: [f"    - {r}" for r in o.reasons] for i, o in enumerate(self.outputs)}
+        table = text_table(self._rows(), header=_HEADER, extra=reasons)
+        return f"{self._headline()}\n{table}"
 
     def __repr__(self) -> str:
         return str(self)
@@ -183,22 +180,16 @@ class ParityReport:
     def _repr_html_(self) -> str:
         ok, bad = "#1a7f37", "#cf222e"
         color = ok if self.passed else bad
-        head = "".join(
-            f"<th>{h}</th>" for h in ["output", "kind", "shape", "metrics", "limits", "result"]
-        )
-        body = []
+        body: list[list[HtmlCell]] = []
         for o, r in zip(self.outputs, self._rows(), strict=True):
-            cells = "".join(f"<td>{html.escape(c)}</td>" for c in r[:-1])
-            c = ok if o.passed else bad
-            cells += f"<td style='color:white;background:{c};font-weight:bold'>{r[-1]}</td>"
-            body.append(f"<tr>{cells}</tr>")
+            style = f"color:white;background:{ok if o.passed else bad};font-weight:bold"
+            body.append([*r[:-1], Cell(r[-1], style=style)])
             if o.reasons:
-                text = "<br>".join(html.escape(x) for x in o.reasons)
-                body.append(f"<tr><td colspan='6' style='color:{bad}'>{text}</td></tr>")
+                text = Html("<br>".join(html.escape(x) for x in o.reasons))
+                body.append([Cell(text, style=f"color:{bad}", colspan=len(_HEADER))])
         return (
             f"<div class='trtlab-parity'><b style='color:{color}'>"
-            f"{html.escape(self._headline())}</b>"
-            f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table></div>"
+            f"{html.escape(self._headline())}</b>{html_table(body, header=_HEADER)}</div>"
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -276,11 +267,25 @@ def _nonfinite_reasons(ref: np.ndarray, cand: np.ndarray, out: OutputParity) -> 
     return bad
 
 
+def _empty_fails(ref: np.ndarray, out: OutputParity) -> bool:
+    """An empty output proves nothing: it fails instead of passing vacuously."""
+    if ref.size:
+        return False
+    out.reasons.append(
+        f"output is empty (shape {list(ref.shape)}): nothing was compared; check the batch size "
+        "and that the model produced data"
+    )
+    out.passed = False
+    return True
+
+
 def _compare_float(
     ref: np.ndarray, cand: np.ndarray, out: OutputParity, tol: Tolerance, k: int
 ) -> None:
     r = ref.astype(np.float64)
     c = cand.astype(np.float64)
+    if _empty_fails(ref, out):
+        return
     if _nonfinite_reasons(ref, cand, out):
         out.passed = False
         return
@@ -338,6 +343,8 @@ def _compare_float(
 
 
 def _compare_classmap(ref: np.ndarray, cand: np.ndarray, out: OutputParity, tol: Tolerance) -> None:
+    if _empty_fails(ref, out):
+        return
     same = ref.astype(np.int64) == cand.astype(np.int64)
     m = out.metrics
     m["pixels"] = float(same.size)
@@ -396,6 +403,11 @@ def compare(
                 f"{candidate_name} has {sorted(cand)}",
                 hint="use names present in both output dicts",
             )
+    if not chosen:
+        raise InputError(
+            f"nothing to compare: {reference_name} and {candidate_name} have no outputs",
+            hint="pass the runners' output dicts (runner(x)), not empty ones",
+        )
     results = []
     for name in chosen:
         r, c = ref[name], cand[name]

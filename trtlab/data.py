@@ -19,7 +19,14 @@ from typing import TYPE_CHECKING, Any, Union
 import numpy as np
 
 from trtlab import config
-from trtlab.errors import DTypeError, FileFormatError, InputError, ShapeError
+from trtlab.errors import (
+    DTypeError,
+    FileFormatError,
+    InputError,
+    NonFiniteError,
+    ShapeError,
+    TrtlabError,
+)
 
 if TYPE_CHECKING:
     from PIL import Image
@@ -29,6 +36,13 @@ ImageSource = Union[str, Path, bytes, bytearray, memoryview, "Image.Image", np.n
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp")
+#: Images whose shorter side is at least this many times the target size are shrunk while
+#: decoding (JPEG ``draft``) and by an integer box ``reduce`` before the antialiased resize:
+#: memory stays near one decoded image. Smaller images take the exact torchvision path.
+REDUCE_FACTOR = 4
+_SIXTEEN_BIT = ("I;16", "I;16L", "I;16B", "I;16N")
+#: PIL's EXIF orientation values -> the transpose that undoes them.
+_EXIF_TRANSPOSE = {2: 0, 3: 3, 4: 1, 5: 5, 6: 4, 7: 6, 8: 2}  # Image.Transpose values
 
 
 # -- files -----------------------------------------------------------------------------------
@@ -51,22 +65,144 @@ def demo_image(name: str = "cat") -> Path:
     return images[name]
 
 
-def load_image(src: ImageSource) -> Image.Image:
+def _rgb_from_array(a: np.ndarray) -> Image.Image:
+    from PIL import Image
+
+    return Image.fromarray(a.astype(np.uint8), "L").convert("RGB")
+
+
+def _to_rgb(img: Image.Image, what: str) -> Image.Image:
+    """Any PIL mode -> 8-bit RGB, *scaled* (never clipped); refuse modes with no clear meaning.
+
+    16-bit (``I;16*``) and 32-bit integer (``I``, values 0..65535) images are 16-bit data:
+    divided by 257. Float (``F``) images must hold values in [0, 1]: multiplied by 255.
+    Transparency is dropped as torchvision's ``convert("RGB")`` does (P/PA via RGBA, so no
+    warning; premultiplied La/RGBa are un-premultiplied first). LAB goes through a real
+    LAB -> sRGB colour transform (PIL's ``convert`` would reinterpret the channels). CMYK,
+    YCbCr, HSV, 1, L, LA, RGBA, RGBX convert with PIL's own rules.
+    """
+    w, h = img.size
+    if w == 0 or h == 0:
+        raise ShapeError(
+            f"{what} has zero size ({w}x{h} pixels)", hint="pass an image with pixels in it"
+        )
+    mode = img.mode
+    if mode == "RGB":
+        return img
+    if mode in _SIXTEEN_BIT or mode == "I":
+        a = np.asarray(img)
+        lo, hi = int(a.min()), int(a.max())
+        if lo < 0 or hi > 65535:
+            raise FileFormatError(
+                f"{what} is a 32-bit integer image (PIL mode {mode}) with values {lo}..{hi}; "
+                "trtlab reads integer images as 16-bit data (0..65535)",
+                hint="rescale it to 0..255 and pass a uint8 array",
+            )
+        scaled = (a.astype(np.uint32) * 255 + 32767) // 65535  # round(a / 257)
+        return _rgb_from_array(scaled)
+    if mode == "F":
+        a = np.asarray(img, dtype=np.float32)
+        if not np.isfinite(a).all():
+            raise NonFiniteError(
+                f"{what} is a float image (PIL mode F) with NaN or infinite pixels",
+                hint="replace them (np.nan_to_num) and pass a uint8 array",
+            )
+        lo_f, hi_f = float(a.min()), float(a.max())
+        if lo_f < 0.0 or hi_f > 1.0:
+            raise FileFormatError(
+                f"{what} is a float image (PIL mode F) with values {lo_f:.4g}..{hi_f:.4g}; "
+                "trtlab reads float images as intensities in [0, 1]",
+                hint="scale it to [0, 1] (or to a uint8 array 0..255) first",
+            )
+        return _rgb_from_array(np.rint(a * 255.0))
+    try:
+        if mode == "LAB":  # PIL's plain convert() reinterprets the channels: use a colour transform
+            from PIL import ImageCms
+
+            lab, srgb = ImageCms.createProfile("LAB"), ImageCms.createProfile("sRGB")
+            transform = ImageCms.buildTransform(lab, srgb, "LAB", "RGB")
+            out = ImageCms.applyTransform(img, transform)
+            if out is None:  # pragma: no cover - only with inPlace=True
+                raise ValueError("the LAB -> sRGB transform returned nothing")
+            return out
+        if mode in ("P", "PA") and ("transparency" in img.info or mode == "PA"):
+            img = img.convert("RGBA")
+        elif mode in ("La", "RGBa"):  # premultiplied alpha: un-premultiply first
+            img = img.convert("LA" if mode == "La" else "RGBA")
+        return img.convert("RGB")
+    except Exception as exc:  # ValueError/OSError from PIL, PyCMSError from ImageCms
+        raise FileFormatError(
+            f"{what} has PIL mode {mode}, which cannot be converted to RGB ({exc})",
+            hint="convert it to an RGB JPEG/PNG first (e.g. with an image editor or PIL)",
+        ) from exc
+
+
+def _exif_orientation(img: Image.Image) -> int:
+    try:
+        return int(img.getexif().get(0x0112, 1))
+    except Exception:  # a broken EXIF block must not make the pixels unreadable
+        return 1
+
+
+#: Modes whose channels average linearly under ``Image.reduce`` (not P: indices; not HSV: hue).
+_REDUCIBLE = ("L", "LA", "La", "RGB", "RGBA", "RGBa", "RGBX", "CMYK", "YCbCr", "LAB", "I", "F")
+
+
+def _shrink(img: Image.Image, reduce_for: int | None) -> Image.Image:
+    """Integer box-reduce huge images towards 2x the target size (bounded memory).
+
+    Palette and 1-bit images are expanded first (averaging palette indices is meaningless);
+    16-bit images go through 32-bit ``I`` (PIL cannot reduce ``I;16``).
+    """
+    if reduce_for is None or min(img.size) < REDUCE_FACTOR * reduce_for:
+        return img
+    if img.mode in ("P", "PA"):
+        keep_alpha = img.mode == "PA" or "transparency" in img.info
+        img = img.convert("RGBA" if keep_alpha else "RGB")
+    elif img.mode == "1":
+        img = img.convert("L")
+    elif img.mode in _SIXTEEN_BIT:
+        img = img.convert("I")
+    if img.mode not in _REDUCIBLE:
+        return img
+    return img.reduce(max(1, min(img.size) // (2 * reduce_for)))
+
+
+def load_image(src: ImageSource, *, reduce_for: int | None = None) -> Image.Image:
     """Open ``src`` (path, encoded bytes, PIL image or HxWx3 uint8 array) as an RGB PIL image.
 
-    The pixels are decoded right away, so a truncated file fails here, not later.
+    The pixels are decoded right away, so a truncated file fails here, not later. The EXIF
+    orientation is applied (a phone photo comes out upright). Non-8-bit images are scaled to
+    8 bits, never clipped (see :func:`_to_rgb`). ``reduce_for``: the shorter side the caller will
+    resize to; images at least :data:`REDUCE_FACTOR` times larger are shrunk while decoding so
+    memory stays bounded (a 12000x12000 JPEG decodes at 1/8 scale). Decompression bombs (PIL's
+    pixel limit) raise FileFormatError.
     """
     from PIL import Image, UnidentifiedImageError
 
+    if reduce_for is not None and (
+        isinstance(reduce_for, bool) or not isinstance(reduce_for, int) or reduce_for < 1
+    ):
+        raise InputError(f"reduce_for must be a positive int or None, got {reduce_for!r}")
     if isinstance(src, Image.Image):
-        return src.convert("RGB") if src.mode != "RGB" else src.copy()
+        orientation = _exif_orientation(src)
+        out = _to_rgb(_shrink(src, reduce_for), "the PIL image")
+        if orientation in _EXIF_TRANSPOSE:
+            return out.transpose(_EXIF_TRANSPOSE[orientation])  # type: ignore[arg-type]
+        return out.copy() if out is src else out
     if isinstance(src, np.ndarray):
         if src.dtype != np.uint8:
             raise DTypeError(
                 f"image array must be uint8, got {src.dtype}",
-                hint="convert with np.clip(x, 0, 255).astype(np.uint8)",
+                hint="convert with np.clip(x, 0, 255).astype(np.uint8)"
+                + (" (16-bit data: (x // 257).astype(np.uint8))" if src.dtype == np.uint16 else ""),
             )
         if src.ndim == 2 or (src.ndim == 3 and src.shape[2] in (3, 4)):
+            if 0 in src.shape[:2]:
+                raise ShapeError(
+                    f"image array has zero size (shape {list(src.shape)})",
+                    hint="pass an image with pixels in it",
+                )
             return Image.fromarray(src).convert("RGB")
         raise ShapeError(
             f"image array must be HxW or HxWx3/4, got shape {list(src.shape)}",
@@ -78,10 +214,15 @@ def load_image(src: ImageSource) -> Image.Image:
     elif isinstance(src, (str, Path)):
         path = Path(src).expanduser()
         what = str(path)
+        if path.is_dir():
+            raise FileFormatError(
+                f"image path {path} is a folder, expected an image file",
+                hint="pass one file inside it, e.g. "
+                + str(next(iter(sorted(path.glob("*.jpg"))), path / "image.jpg")),
+            )
         if not path.is_file():
             raise FileFormatError(
-                f"image file {path} does not exist"
-                + (" (it is a folder)" if path.is_dir() else ""),
+                f"image file {path} does not exist",
                 hint="check the path; demo images: trtlab.data.demo_images()",
             )
         opener = path
@@ -93,13 +234,32 @@ def load_image(src: ImageSource) -> Image.Image:
         )
     try:
         with Image.open(opener) as img:
+            w, h = img.size
+            if (
+                reduce_for is not None
+                and img.format == "JPEG"
+                and min(w, h) >= REDUCE_FACTOR * reduce_for
+            ):
+                k = 2 * reduce_for / min(w, h)
+                img.draft("RGB", (max(1, int(w * k)), max(1, int(h * k))))
             img.load()
-            return img.convert("RGB")
+            orientation = _exif_orientation(img)
+            out = _to_rgb(_shrink(img, reduce_for), what)
+    except TrtlabError:
+        raise
+    except Image.DecompressionBombError as exc:
+        raise FileFormatError(
+            f"{what} is too large to decode safely ({exc})",
+            hint="downscale the image first, or raise PIL.Image.MAX_IMAGE_PIXELS if you trust it",
+        ) from exc
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
         raise FileFormatError(
             f"{what} is not a readable image ({type(exc).__name__}: {exc})",
             hint="use a JPEG/PNG file; re-download it if it is truncated",
         ) from exc
+    if orientation in _EXIF_TRANSPOSE:
+        out = out.transpose(_EXIF_TRANSPOSE[orientation])  # type: ignore[arg-type]
+    return out
 
 
 @functools.cache
@@ -196,11 +356,14 @@ def preprocess_imagenet(
     Defaults are ResNet-50 ``IMAGENET1K_V1`` (resize 256, crop 224); for ``IMAGENET1K_V2`` pass
     ``resize=232`` (see :func:`trtlab.models.preprocess_config`).
     """
+    for key, value in (("resize", resize), ("crop", crop)):
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+            raise InputError(f"{key} must be a positive int, got {value!r}", hint="e.g. 224")
     if crop > resize:
         raise InputError(
             f"crop ({crop}) must not exceed resize ({resize})", hint="e.g. resize=256, crop=224"
         )
-    pil = load_image(img)
+    pil = load_image(img, reduce_for=int(resize))
     return _normalize(_center_crop(_resize_shorter(pil, resize), crop), mean, std)
 
 
@@ -216,11 +379,13 @@ def preprocess_segmentation(
     Resizes the shorter side to ``size`` (520 like torchvision; smaller is faster on CPU;
     None keeps the image size), no crop, then normalises.
     """
-    pil = load_image(img)
+    if size is not None and (
+        isinstance(size, bool) or not isinstance(size, (int, np.integer)) or size < 1
+    ):
+        raise InputError(f"size must be a positive int or None, got {size!r}", hint="e.g. 520")
+    pil = load_image(img, reduce_for=None if size is None else int(size))
     if size is not None:
-        if size < 1:
-            raise InputError(f"size must be >= 1 or None, got {size}", hint="e.g. size=520")
-        pil = _resize_shorter(pil, size)
+        pil = _resize_shorter(pil, int(size))
     return _normalize(pil, mean, std)
 
 
@@ -328,6 +493,13 @@ def topk(
             f"topk expects logits [N, C] or [C], got shape {list(x.shape)}",
             hint="segmentation outputs are class maps: use class_shares()",
         )
+    if x.size and not np.isfinite(x).all():
+        bad = np.flatnonzero(~np.isfinite(x).all(axis=1)).tolist()
+        raise NonFiniteError(
+            f"topk logits hold NaN or infinite values (rows {bad[:5]}): a ranking of them "
+            "is meaningless",
+            hint="check the model's input for NaN/inf (runners refuse them) and its precision",
+        )
     c = x.shape[1]
     if not isinstance(k, (int, np.integer)) or k < 1:
         raise InputError(f"k must be a positive int, got {k!r}", hint="e.g. k=5")
@@ -385,40 +557,7 @@ def colorize(class_map: np.ndarray, palette: np.ndarray | None = None) -> np.nda
     return colors
 
 
-def overlay(
-    image: ImageSource,
-    class_map: np.ndarray,
-    alpha: float = 0.5,
-    *,
-    palette: np.ndarray | None = None,
-    background: int | None = 0,
-) -> Image.Image:
-    """Blend the coloured class map over ``image`` (class map resized nearest to the image).
-
-    Pixels of class ``background`` keep the original image (None blends every pixel).
-    """
-    from PIL import Image
-
-    if not 0.0 <= alpha <= 1.0:
-        raise InputError(f"alpha must be in [0, 1], got {alpha}", hint="e.g. alpha=0.5")
-    cm = _class_map(class_map)
-    if cm.ndim == 3:
-        if cm.shape[0] != 1:
-            raise ShapeError(
-                f"overlay takes one class map, got a batch of {cm.shape[0]}",
-                hint="pass class_map[i]",
-            )
-        cm = cm[0]
-    pil = load_image(image)
-    if (cm.shape[1], cm.shape[0]) != pil.size:
-        resized = Image.fromarray(cm.astype(np.int32)).resize(pil.size, Image.Resampling.NEAREST)
-        cm = np.asarray(resized).astype(np.int64)
-    colors = colorize(cm, palette).astype(np.float32)
-    base = np.asarray(pil, dtype=np.float32)
-    mixed = (1.0 - alpha) * base + alpha * colors
-    if background is not None:
-        mixed = np.where((cm == background)[..., None], base, mixed)
-    return Image.fromarray(np.clip(np.rint(mixed), 0, 255).astype(np.uint8))
+from trtlab.viz import overlay  # noqa: E402  (one overlay home: trtlab.viz; re-exported)
 
 
 def class_shares(

@@ -1,22 +1,20 @@
 """``trtlab doctor``: what is installed, what runs where, and the exact command to fix each gap.
 
-The report drives the rest of trtlab: ``capabilities()`` decides which notebook cells run
-(``%%requires tensorrt gpu``), and ``preferred_backend`` which backend stands in for TensorRT.
+A *report* over :mod:`trtlab.capabilities`, which makes the decisions (is TensorRT usable, which
+backend ``auto`` means, what ``%%requires`` sees); no core module imports this one. The doctor
+adds what only a report needs: it imports torch, onnx and ONNX Runtime to show their versions and
+to prove they import, then re-probes the capabilities so the providers it shows are exact.
 Nothing here raises because something is missing: a failed probe becomes a ``Check`` row.
 """
 
 from __future__ import annotations
 
-import functools
+import dataclasses
 import html
-import importlib
 import importlib.metadata
 import json
 import os
 import platform
-import re
-import shutil
-import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -24,27 +22,16 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from trtlab import capabilities as _caps
 from trtlab._lazy import INSTALL_HINTS, has_module, make_module_callable
+from trtlab._tables import Cell, Html, HtmlCell, html_table, text_table
+from trtlab.capabilities import FULL_MODULES, LEAN_MODULES, REQUIREMENTS, Capabilities, version_str
+from trtlab.errors import TrtlabError
 
 Status = Literal["ok", "missing", "warn", "error"]
 
-#: Every capability name ``%%requires`` accepts, with what it means.
-CAPABILITIES: dict[str, str] = {
-    "cpu": "always present: the CPU path (PyTorch + ONNX Runtime) can be tried",
-    "torch": "PyTorch imports",
-    "torchvision": "torchvision imports (through trtlab's CPU shim)",
-    "onnx": "the onnx package imports",
-    "onnxruntime": "ONNX Runtime imports",
-    "onnxruntime-gpu": "ONNX Runtime has the CUDA execution provider",
-    "gpu": "an NVIDIA GPU is visible to the driver",
-    "cuda": "CUDA is usable from Python (PyTorch CUDA build, or cuda-python with a GPU)",
-    "cuda-python": "cuda-python (cuda.bindings) is installed",
-    "pycuda": "pycuda is installed",
-    "tensorrt": "the full TensorRT Python package (builder + runtime) imports",
-    "tensorrt-lean": "the lean TensorRT runtime bindings import",
-    "jupyter": "a Jupyter front end (JupyterLab or Notebook) and ipykernel are installed",
-    "widgets": "ipywidgets is installed",
-}
+#: Every capability name ``%%requires`` accepts, with what it means (home: trtlab.capabilities).
+CAPABILITIES: dict[str, str] = REQUIREMENTS
 
 _STATUS_MARK = {"ok": "ok", "missing": "missing", "warn": "warn", "error": "ERROR"}
 _STATUS_COLOR = {"ok": "#1a7f37", "missing": "#6e7781", "warn": "#9a6700", "error": "#cf222e"}
@@ -89,19 +76,30 @@ class DoctorReport:
         """True when PyTorch, torchvision, onnx and ONNX Runtime all work (the notebooks' floor)."""
         return {"torch", "torchvision", "onnx", "onnxruntime"} <= self.capabilities
 
+    def _machine(self) -> Capabilities:
+        """The capability set as a :class:`Capabilities`, so the rules live in one place."""
+        have = self.capabilities
+        return Capabilities(
+            gpu="gpu" in have,
+            cuda_python="cuda-python" in have,
+            tensorrt_full="tensorrt" in have,
+            tensorrt_lean="tensorrt-lean" in have,
+            torch="torch" in have,
+            onnxruntime="onnxruntime" in have,
+        )
+
     @property
     def tensorrt_path_ok(self) -> bool:
-        """True when engines can be built and run here (full TensorRT and a GPU)."""
-        return {"tensorrt", "gpu"} <= self.capabilities
+        """True when engines can be built and run here (full TensorRT, a GPU and cuda-python)."""
+        return self._machine().can_build_engines()
 
     @property
     def preferred_backend(self) -> str:
-        """The backend notebooks use for the "optimized" model on this machine."""
-        if self.tensorrt_path_ok:
-            return "tensorrt"
-        if "onnxruntime" in self.capabilities:
-            return "onnxruntime"
-        return "torch" if "torch" in self.capabilities else "none"
+        """The backend ``auto`` picks for an ONNX model here (:func:`select_backend`'s rule)."""
+        try:
+            return _caps.select_backend("onnx", caps=self._machine())
+        except TrtlabError:
+            return "torch" if "torch" in self.capabilities else "none"
 
     @property
     def problems(self) -> list[Check]:
@@ -114,12 +112,8 @@ class DoctorReport:
         if self.tensorrt_path_ok:
             trt = "available: engines are built and run with TensorRT"
         else:
-            why = []
-            if "tensorrt" not in self.capabilities:
-                why.append("no tensorrt package")
-            if "gpu" not in self.capabilities:
-                why.append("no GPU")
-            trt = f"not available ({', '.join(why)}): ONNX Runtime stands in for TensorRT"
+            why = "; ".join(self._machine().missing_for("build"))
+            trt = f"not available ({why}): ONNX Runtime stands in for TensorRT"
         return f"CPU path (PyTorch + ONNX Runtime): {cpu}\nTensorRT path: {trt}"
 
     def to_dict(self) -> dict[str, Any]:
@@ -137,42 +131,42 @@ class DoctorReport:
         return json.dumps(self.to_dict(), indent=indent)
 
     def __str__(self) -> str:
-        rows = [(_STATUS_MARK[c.status], c.name, c.version or "-", c.detail) for c in self.checks]
-        widths = [max(len(r[i]) for r in rows) for i in range(3)]
-        lines = [f"trtlab doctor ({self.elapsed_s:.1f} s)"]
-        for check, row in zip(self.checks, rows, strict=True):
-            lines.append(
-                "  "
-                + "  ".join(cell.ljust(w) for cell, w in zip(row[:3], widths, strict=True))
-                + f"  {row[3]}".rstrip()
-            )
-            if not check.ok and check.fix:
-                lines.append(" " * (6 + widths[0] + widths[1]) + f"fix: {check.fix}")
-        lines.append(self.summary())
-        lines.append("capabilities: " + ", ".join(sorted(self.capabilities)))
-        return "\n".join(lines)
+        rows = [[_STATUS_MARK[c.status], c.name, c.version or "-", c.detail] for c in self.checks]
+        fixes = {i: [f"fix: {c.fix}"] for i, c in enumerate(self.checks) if not c.ok and c.fix}
+        table = text_table(rows, indent="  ", extra=fixes, extra_column=2)
+        return "\n".join(
+            [
+                f"trtlab doctor ({self.elapsed_s:.1f} s)",
+                table,
+                self.summary(),
+                "capabilities: " + ", ".join(sorted(self.capabilities)),
+            ]
+        )
 
     def __repr__(self) -> str:
         return str(self)
 
     def _repr_html_(self) -> str:
         esc = html.escape
-        body = []
-        for c in self.checks:
-            color = _STATUS_COLOR[c.status]
-            fix = f"<code>{esc(c.fix)}</code>" if c.fix and not c.ok else ""
-            body.append(
-                f"<tr><td style='color:{color};font-weight:bold'>{esc(_STATUS_MARK[c.status])}</td>"
-                f"<td>{esc(c.name)}</td><td>{esc(c.version or '-')}</td>"
-                f"<td style='text-align:left'>{esc(c.detail)}</td>"
-                f"<td style='text-align:left'>{fix}</td></tr>"
-            )
+        left = "text-align:left"
+        body: list[list[HtmlCell]] = [
+            [
+                Cell(
+                    _STATUS_MARK[c.status],
+                    style=f"color:{_STATUS_COLOR[c.status]};font-weight:bold",
+                ),
+                c.name,
+                c.version or "-",
+                Cell(c.detail, style=left),
+                Cell(Html(f"<code>{esc(c.fix)}</code>" if c.fix and not c.ok else ""), style=left),
+            ]
+            for c in self.checks
+        ]
+        table = html_table(body, header=("status", "component", "version", "detail", "fix"))
         summary = "<br>".join(esc(line) for line in self.summary().splitlines())
         caps = esc(", ".join(sorted(self.capabilities)))
         return (
-            "<div class='trtlab-doctor'><table>"
-            "<thead><tr><th>status</th><th>component</th><th>version</th><th>detail</th>"
-            "<th>fix</th></tr></thead><tbody>" + "".join(body) + "</tbody></table>"
+            f"<div class='trtlab-doctor'>{table}"
             f"<p>{summary}<br>capabilities: <code>{caps}</code></p></div>"
         )
 
@@ -189,35 +183,9 @@ def _dist_version(*names: str) -> str:
     return ""
 
 
-def _run(cmd: list[str], timeout: float = 5.0) -> str | None:
-    try:
-        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, check=False)
-    except (OSError, subprocess.SubprocessError):
-        return None
-    return proc.stdout if proc.returncode == 0 else None
-
-
-@functools.lru_cache(maxsize=1)
 def gpu_present() -> bool:
-    """True when an NVIDIA GPU is visible to the driver (cheap: no torch/CUDA import)."""
-    gpus = Path("/proc/driver/nvidia/gpus")
-    try:
-        if gpus.is_dir() and any(gpus.iterdir()):
-            return True
-    except OSError:
-        pass
-    smi = shutil.which("nvidia-smi")
-    if smi:
-        out = _run([smi, "-L"])
-        if out and "GPU" in out:
-            return True
-    torch = sys.modules.get("torch")
-    if torch is not None:
-        try:
-            return bool(torch.cuda.is_available())
-        except Exception:
-            return False
-    return False
+    """True when an NVIDIA GPU is visible (old name; new code asks ``capabilities.probe().gpu``)."""
+    return _caps.probe().gpu
 
 
 def _check_python() -> Check:
@@ -258,35 +226,19 @@ def _check_cpu() -> Check:
 
 
 def _check_gpu() -> Check:
-    smi = shutil.which("nvidia-smi")
-    if smi:
-        query = _run([smi, "--query-gpu=name,driver_version,memory.total", "--format=csv,noheader"])
-        if query and query.strip():
-            gpus = [line.strip() for line in query.strip().splitlines()]
-            driver = gpus[0].split(",")[1].strip() if "," in gpus[0] else ""
-            header = _run([smi]) or ""
-            match = re.search(r"CUDA Version:\s*([\d.]+)", header)
-            cuda = f"CUDA {match.group(1)}; " if match else ""
-            names = "; ".join(g.split(",")[0] for g in gpus)
-            return Check("GPU / driver", "ok", driver, f"{cuda}{len(gpus)} GPU(s): {names}")
-    if has_module("cuda.bindings"):
-        try:
-            from cuda.bindings import driver as cu
-
-            (err,) = cu.cuInit(0)
-            if int(err) == 0:
-                err, count = cu.cuDeviceGetCount()
-                err2, version = cu.cuDriverGetVersion()
-                if int(err) == 0 and count > 0:
-                    ver = f"{version // 1000}.{(version % 1000) // 10}" if int(err2) == 0 else ""
-                    return Check("GPU / driver", "ok", ver, f"{count} GPU(s) via cuda-python")
-        except Exception:  # no driver library: same as no GPU
-            pass
+    caps = _caps.probe()
+    if caps.gpu:
+        cuda = f"CUDA {caps.cuda_driver_version}; " if caps.cuda_driver_version else ""
+        sm = f" ({caps.sm})" if caps.sm else ""
+        names = "; ".join(caps.gpu_names)
+        detail = f"{cuda}{caps.gpu_count} GPU(s): {names}{sm}; found by {caps.gpu_source}"
+        return Check("GPU / driver", "ok", caps.driver_version or "", detail)
+    why = f" ({caps.gpu_detail})" if caps.gpu_detail else ""
     return Check(
         "GPU / driver",
         "missing",
         "",
-        "no NVIDIA GPU found (fine: the CPU path runs ONNX Runtime instead of TensorRT)",
+        f"no NVIDIA GPU found{why}; fine: the CPU path runs ONNX Runtime instead of TensorRT",
         "TensorRT needs a machine with an NVIDIA GPU and driver (nvidia-smi must work)",
     )
 
@@ -363,47 +315,51 @@ def _check_onnxruntime(extras: dict[str, Any]) -> Check:
     )
 
 
-def _check_tensorrt(gpu: bool) -> Check:
+def _import_errors(caps: Capabilities, names: tuple[str, ...]) -> list[str]:
+    return [e for e in caps.tensorrt_errors if e.split(":", 1)[0] in names]
+
+
+def _check_tensorrt() -> Check:
+    caps = _caps.probe()
     fix = INSTALL_HINTS["tensorrt"]
-    if not has_module("tensorrt"):
-        return Check("TensorRT", "missing", "", "full TensorRT (builder) not installed", fix)
-    try:
-        import tensorrt
-    except Exception as exc:
-        return Check("TensorRT", "error", "", f"import failed: {exc}", fix)
-    version = str(getattr(tensorrt, "__version__", "?"))
-    if not gpu:
-        return Check(
-            "TensorRT",
-            "warn",
-            version,
-            "installed, but no GPU: engines cannot be built here",
-            "run on a machine with an NVIDIA GPU",
-        )
-    return Check("TensorRT", "ok", version, "builder and runtime")
+    if not caps.tensorrt_full:
+        errors = _import_errors(caps, FULL_MODULES)
+        if errors:
+            return Check("TensorRT", "error", "", f"import failed: {errors[0]}", fix)
+        detail = "full TensorRT (builder) not installed"
+        if caps.tensorrt_lean_module in FULL_MODULES:
+            detail = f"'{caps.tensorrt_lean_module}' has no Builder: a runtime only, cannot build"
+        return Check("TensorRT", "missing", "", detail, fix)
+    version = version_str(caps.tensorrt_version or ()) or "?"
+    missing = caps.missing_for("build")
+    if missing:
+        how = INSTALL_HINTS["cuda"] if caps.gpu else "run on a machine with an NVIDIA GPU"
+        detail = f"installed, but {'; '.join(missing)}: engines cannot be built here"
+        return Check("TensorRT", "warn", version, detail, how)
+    return Check("TensorRT", "ok", version, f"builder and runtime ({caps.tensorrt_module})")
 
 
 def _check_tensorrt_lean() -> Check:
+    caps = _caps.probe()
     fix = INSTALL_HINTS["tensorrt_lean"]
-    for module in ("tensorrt_lean", "tensorrt_lean_bindings"):
-        if not has_module(module):
-            continue
-        try:
-            mod = importlib.import_module(module)
-        except Exception as exc:
-            return Check("TensorRT lean", "error", "", f"{module} import failed: {exc}", fix)
-        version = str(getattr(mod, "__version__", "?"))
-        return Check("TensorRT lean", "ok", version, f"runtime-only bindings ({module})")
+    if caps.tensorrt_lean:
+        version = version_str(caps.tensorrt_lean_version or ()) or "?"
+        return Check(
+            "TensorRT lean", "ok", version, f"runtime-only bindings ({caps.tensorrt_lean_module})"
+        )
+    errors = _import_errors(caps, LEAN_MODULES)
+    if errors:
+        return Check("TensorRT lean", "error", "", f"import failed: {errors[0]}", fix)
     return Check("TensorRT lean", "missing", "", "lean runtime bindings not installed", fix)
 
 
-def _check_cuda_python(gpu: bool) -> Check:
+def _check_cuda_python() -> Check:
+    caps = _caps.probe()
     fix = INSTALL_HINTS["cuda"]
-    if not has_module("cuda.bindings"):
+    if not caps.cuda_python:
         return Check("cuda-python", "missing", "", "not installed (optional on CPU)", fix)
-    version = _dist_version("cuda-bindings", "cuda-python")
-    detail = "cuda.bindings importable" + ("" if gpu else " (no GPU: device calls will fail)")
-    return Check("cuda-python", "ok", version, detail)
+    detail = "cuda.bindings importable" + ("" if caps.gpu else " (no GPU: device calls will fail)")
+    return Check("cuda-python", "ok", caps.cuda_python_version or "", detail)
 
 
 def _check_pycuda() -> Check:
@@ -450,67 +406,83 @@ def _safe(name: str, probe: Callable[[], Check]) -> Check:
         return Check(name, "error", "", f"probe failed: {type(exc).__name__}: {exc}")
 
 
+def _probe_after_imports(extras: dict[str, Any]) -> None:
+    """Re-probe now that torch/onnxruntime are imported (exact providers, torch CUDA)."""
+    try:
+        caps = _caps.probe(refresh=True)
+    except Exception as exc:  # the checks reading it will show the failure as rows
+        extras["probe_error"] = f"{type(exc).__name__}: {exc}"
+        return
+    extras["machine"] = dataclasses.asdict(caps)
+
+
+#: capability name -> the row that must be ``ok`` for the doctor to confirm it.
+_CONFIRMED_BY = {
+    "torch": "torch",
+    "torchvision": "torchvision",
+    "onnx": "onnx",
+    "onnxruntime": "onnxruntime",
+    "onnxruntime-gpu": "onnxruntime",
+    "gpu": "GPU / driver",
+    "cuda-python": "cuda-python",
+    "pycuda": "pycuda",
+    "tensorrt-lean": "TensorRT lean",
+    "jupyter": "Jupyter",
+    "widgets": "ipywidgets",
+}
+
+
 def doctor() -> DoctorReport:
     """Probe the environment and return a :class:`DoctorReport` (never raises on missing parts)."""
     start = time.perf_counter()
     extras: dict[str, Any] = {}
-    gpu_check = _safe("GPU / driver", _check_gpu)
-    gpu = gpu_check.ok
+    # the heavy imports first: the capabilities probe then sees torch CUDA and exact providers
+    torch_check = _safe("torch", lambda: _check_torch(extras))
+    tv_check = _safe("torchvision", _check_torchvision)
+    onnx_check = _safe("onnx", _check_onnx)
+    ort_check = _safe("onnxruntime", lambda: _check_onnxruntime(extras))
+    _probe_after_imports(extras)
     checks = [
         _safe("Python", _check_python),
         _safe("OS", _check_os),
         _safe("CPU", _check_cpu),
-        gpu_check,
-        _safe("torch", lambda: _check_torch(extras)),
-        _safe("torchvision", _check_torchvision),
-        _safe("onnx", _check_onnx),
-        _safe("onnxruntime", lambda: _check_onnxruntime(extras)),
-        _safe("TensorRT", lambda: _check_tensorrt(gpu)),
+        _safe("GPU / driver", _check_gpu),
+        torch_check,
+        tv_check,
+        onnx_check,
+        ort_check,
+        _safe("TensorRT", _check_tensorrt),
         _safe("TensorRT lean", _check_tensorrt_lean),
-        _safe("cuda-python", lambda: _check_cuda_python(gpu)),
+        _safe("cuda-python", _check_cuda_python),
         _safe("pycuda", _check_pycuda),
         _safe("Jupyter", _check_jupyter),
         _safe("ipywidgets", _check_widgets),
     ]
     by_name = {c.name: c for c in checks}
-    caps = {"cpu"}
-    for cap, check_name in (
-        ("torch", "torch"),
-        ("torchvision", "torchvision"),
-        ("onnx", "onnx"),
-        ("onnxruntime", "onnxruntime"),
-        ("gpu", "GPU / driver"),
-        ("cuda-python", "cuda-python"),
-        ("pycuda", "pycuda"),
-        ("tensorrt-lean", "TensorRT lean"),
-        ("jupyter", "Jupyter"),
-        ("widgets", "ipywidgets"),
-    ):
-        if by_name[check_name].ok:
-            caps.add(cap)
-    if by_name["TensorRT"].status in ("ok", "warn") and by_name["TensorRT"].version:
-        caps.add("tensorrt")
-    if "CUDAExecutionProvider" in extras.get("onnxruntime_providers", []):
-        caps.add("onnxruntime-gpu")
-    if extras.get("torch_cuda") or ({"gpu", "cuda-python"} <= caps):
-        caps.add("cuda")
+    try:
+        caps = set(_caps.requirement_set())
+    except Exception:
+        caps = {"cpu"}
+    for cap, row in _CONFIRMED_BY.items():
+        if cap in caps and not by_name[row].ok:
+            caps.discard(cap)  # installed, but the doctor saw it fail (or its probe broke)
+    if by_name["TensorRT"].status not in ("ok", "warn"):
+        caps.discard("tensorrt")
+    if not (extras.get("torch_cuda") or {"gpu", "cuda-python"} <= caps):
+        caps.discard("cuda")
     import trtlab
 
     extras["trtlab_version"] = trtlab.__version__
     return DoctorReport(checks, caps, time.perf_counter() - start, extras)
 
 
-@functools.lru_cache(maxsize=1)
-def _cached_capabilities() -> frozenset[str]:
-    return frozenset(doctor().capabilities)
-
-
 def capabilities(*, refresh: bool = False) -> frozenset[str]:
-    """The capability set of this machine, probed once per process (``refresh=True`` re-probes)."""
-    if refresh:
-        _cached_capabilities.cache_clear()
-        gpu_present.cache_clear()
-    return _cached_capabilities()
+    """The ``%%requires`` names this machine meets (:func:`trtlab.capabilities.requirement_set`).
+
+    Light: probed once per process without importing torch or onnxruntime (``refresh=True``
+    re-probes). :func:`doctor` refines the same set by importing each package.
+    """
+    return _caps.requirement_set(refresh=refresh)
 
 
 __all__ = ["CAPABILITIES", "Check", "DoctorReport", "capabilities", "doctor", "gpu_present"]

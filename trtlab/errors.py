@@ -76,6 +76,18 @@ class ParityError(TrtlabError):
     """Raised by ``ParityReport.raise_for_failure()`` when a numerical comparison fails."""
 
 
+class DestinationError(TrtlabError, OSError):
+    """A path to write to is unusable: it is a folder, lies under a file, or is not writable."""
+
+
+class NonFiniteError(InputError):
+    """An array holds NaN or infinity where trtlab needs finite numbers."""
+
+
+class ProcessTimeoutError(BackendError, TimeoutError):
+    """An external tool (trtexec) ran past its time limit and was stopped."""
+
+
 __all__ = [
     "BackendError",
     "BuildError",
@@ -83,13 +95,16 @@ __all__ = [
     "CudaError",
     "DTypeError",
     "DependencyError",
+    "DestinationError",
     "EngineCompatibilityError",
     "EngineError",
     "EngineLoadError",
     "ExportError",
     "FileFormatError",
     "InputError",
+    "NonFiniteError",
     "ParityError",
+    "ProcessTimeoutError",
     "ShapeError",
     "TrtlabError",
     "WeightsError",

@@ -14,30 +14,33 @@ and memory grows with it (the legacy exporter peaks at ~11 GB for FCN-ResNet-101
 from __future__ import annotations
 
 import contextlib
-import html
+import importlib.metadata
+import json
 import logging
 import os
 import re
 import tempfile
 import time
 import warnings
-from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
 from trtlab import config
-from trtlab._io import atomic_path
-from trtlab.errors import DTypeError, ExportError, FileFormatError, InputError
+from trtlab._io import atomic_dir, atomic_path, check_destination, file_sha256
+from trtlab.errors import (
+    DTypeError,
+    ExportError,
+    InputError,
+    TrtlabError,
+)
+from trtlab.onnx_meta import OnnxSummary, check_onnx
 
 if TYPE_CHECKING:
     import onnx
     import torch
-
-    from trtlab.tensors import TensorSpec
 
     _PathBase = Path
 else:
@@ -227,8 +230,7 @@ def _save_proto(proto: onnx.ModelProto, target: Path, *, external_data: bool) ->
         return
     # Save both files in a private folder beside the target, then move them in (data first).
     data_name = target.name + ".data"
-    target.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=target.parent, prefix=f".{target.name}.") as tmpdir:
+    with atomic_dir(target) as tmpdir:
         tmp_model = Path(tmpdir) / target.name
         onnx.save_model(
             proto,
@@ -241,6 +243,212 @@ def _save_proto(proto: onnx.ModelProto, target: Path, *, external_data: bool) ->
         if (Path(tmpdir) / data_name).exists():
             os.replace(Path(tmpdir) / data_name, target.parent / data_name)
         os.replace(tmp_model, target)
+
+
+# -- export checks: opset honoured, trace generalises ------------------------------------------
+
+
+def _check_export_options(exporter: Any, opset: Any) -> None:
+    """Exporter and opset, checked before any model is built or traced."""
+    if exporter not in ("dynamo", "legacy"):
+        raise InputError(
+            f"exporter must be 'dynamo' or 'legacy', got {exporter!r}", hint="use 'dynamo'"
+        )
+    if isinstance(opset, bool) or not isinstance(opset, int) or opset < 7:
+        raise InputError(f"opset must be an int >= 7, got {opset!r}", hint="e.g. opset=18")
+    if exporter == "dynamo" and opset < DYNAMO_MIN_OPSET:
+        raise InputError(
+            f"the dynamo exporter implements opset >= {DYNAMO_MIN_OPSET}, got opset={opset} "
+            "(torch would silently export opset 18 and try to convert it down)",
+            hint=f"use opset={DYNAMO_MIN_OPSET} (TensorRT 10+ parses it), or exporter='legacy'",
+        )
+    _check_opset_ceiling(opset)
+
+
+def _check_opset_ceiling(opset: int) -> None:
+    """Refuse an opset newer than the installed ``onnx`` knows, before anything runs."""
+    import onnx.defs
+
+    newest = int(onnx.defs.onnx_opset_version())
+    if opset > newest:
+        raise InputError(
+            f"opset={opset} is newer than the installed onnx {onnx.__version__} implements "
+            f"(opset <= {newest})",
+            hint=f"use opset={DEFAULT_OPSET} (TensorRT 10+ parses it), or upgrade onnx",
+        )
+
+
+def _produced_opset(proto: onnx.ModelProto) -> int:
+    return next((int(o.version) for o in proto.opset_import if o.domain in ("", "ai.onnx")), 0)
+
+
+def _check_produced_opset(proto: onnx.ModelProto, opset: int, exporter: str) -> None:
+    """The exporter may silently fall back to another opset (dynamo: ask 99, get 18): refuse."""
+    got = _produced_opset(proto)
+    if got != opset:
+        raise ExportError(
+            f"asked for opset {opset}, but the {exporter} exporter of torch "
+            f"{_torch_version()} produced opset {got} (it cannot honour opset {opset})",
+            hint=f"pass opset={got} (what this torch produces), or use another torch version",
+        )
+
+
+@contextlib.contextmanager
+def _record_tracer_warnings(sink: list[str]) -> Iterator[None]:
+    """Collect torch's TracerWarnings (a traced Python branch); re-emit every other warning."""
+    import torch
+
+    tracer: type[Warning] = torch.jit.TracerWarning  # type: ignore[attr-defined]  # not re-exported
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", tracer)
+        yield
+    for w in caught:
+        if issubclass(w.category, tracer):
+            sink.append(str(w.message).splitlines()[0].split(". ")[0][:200])
+        else:
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+
+
+def _flatten_tensors(value: Any) -> list[Any]:
+    import torch
+
+    if isinstance(value, torch.Tensor):
+        return [value]
+    if isinstance(value, Mapping):
+        return [t for v in value.values() for t in _flatten_tensors(v)]
+    if isinstance(value, (tuple, list)):
+        return [t for v in value for t in _flatten_tensors(v)]
+    return []
+
+
+def _trace_variants(
+    args: tuple[torch.Tensor, ...], dynamic: Sequence[Sequence[int]] = ()
+) -> list[tuple[str, tuple[torch.Tensor, ...]]]:
+    """Inputs unlike the example (other sign, values, dynamic sizes): a hard-wired branch shows.
+
+    ``dynamic[i]``: the dynamic axes of input ``i``; they are doubled in the last variant, so a
+    branch on a dynamic *size* (``if x.shape[2] > 64``) is caught as well.
+    """
+    import torch
+
+    gen = torch.Generator().manual_seed(1234)
+
+    def fresh(a: torch.Tensor, shape: Sequence[int] | None = None) -> torch.Tensor:
+        if not a.is_floating_point():
+            return a
+        size = tuple(a.shape) if shape is None else tuple(shape)
+        return (torch.randn(size, generator=gen) * 2.0 + 0.5).to(a.dtype)
+
+    negated = tuple(-a if a.is_floating_point() else a for a in args)
+    variants = [
+        ("the example input negated", negated),
+        ("a fresh random input", tuple(fresh(a) for a in args)),
+    ]
+    axes = list(dynamic) + [()] * (len(args) - len(dynamic))
+    if any(axes) and all(a.is_floating_point() or not ax for a, ax in zip(args, axes, strict=True)):
+        resized = tuple(
+            fresh(a, [d * 2 if i in ax else d for i, d in enumerate(a.shape)]) if ax else fresh(a)
+            for a, ax in zip(args, axes, strict=True)
+        )
+        variants.append(("an input with its dynamic dims doubled", resized))
+    return variants
+
+
+def _mismatch(ref: np.ndarray, got: np.ndarray) -> str | None:
+    if ref.shape != got.shape:
+        return f"shape {list(got.shape)} where PyTorch gives {list(ref.shape)}"
+    if ref.size == 0:
+        return None
+    if np.issubdtype(ref.dtype, np.floating):
+        r64, g64 = ref.astype(np.float64), np.asarray(got, dtype=np.float64)
+        # NaN/inf where PyTorch has the same NaN/inf are agreement (e.g. log of a negated input)
+        special = ~np.isfinite(r64) | ~np.isfinite(g64)
+        agree = (np.isnan(r64) & np.isnan(g64)) | (np.isinf(r64) & (r64 == g64))
+        if (special & ~agree).any():
+            return "NaN/inf values where PyTorch gives other values"
+        keep = ~special
+        r, d = r64[keep], np.abs(g64[keep] - r64[keep])
+        if not r.size:
+            return None
+        rel = float(np.linalg.norm(d)) / (float(np.linalg.norm(r)) or 1.0)
+        if rel > 1e-3 and float(d.max()) > 1e-4:
+            return f"relative L2 error {rel:.3g} against PyTorch"
+        return None
+    differ = float(np.mean(ref != got))
+    return f"{differ:.1%} of the values differ from PyTorch" if differ > 0.01 else None
+
+
+def _check_trace_generalises(
+    model: torch.nn.Module,
+    args: tuple[torch.Tensor, ...],
+    proto: onnx.ModelProto,
+    tracer_warnings: list[str],
+    dynamic: Sequence[Sequence[int]] = (),
+) -> None:
+    """After TracerWarnings, run the ONNX graph on other inputs and compare with PyTorch.
+
+    The legacy exporter records the one Python branch the example took; a model whose control
+    flow depends on the data then exports "successfully" and is silently wrong elsewhere.
+    """
+    import torch
+
+    name = type(model).__name__
+    first = tracer_warnings[0]
+    try:
+        import onnxruntime as ort
+    except ImportError:
+        warnings.warn(
+            f"the legacy exporter warned while tracing {name} ({first}); onnxruntime is not "
+            "installed, so the export could not be checked on a second input: it may have "
+            "hard-wired one branch of data-dependent control flow",
+            UserWarning,
+            stacklevel=3,
+        )
+        return
+    if proto.ByteSize() >= PROTOBUF_LIMIT - (64 << 20):
+        log.warning("%s: too large to re-check in memory after tracer warnings (%s)", name, first)
+        return
+    sess = ort.InferenceSession(proto.SerializeToString(), providers=["CPUExecutionProvider"])
+    in_names = [i.name for i in sess.get_inputs()]
+    if len(in_names) != len(args):
+        return
+    variants = _trace_variants(args, dynamic)
+    for label, variant in variants:
+        with _eval_mode(model), torch.no_grad():
+            try:
+                ref = [t.detach().cpu().numpy() for t in _flatten_tensors(model(*variant))]
+            except Exception:  # the model refuses this input: not a trace problem
+                continue
+        hint = (
+            "replace the Python `if` on tensor values or sizes with torch.where (or "
+            "torch.cond) and export with exporter='dynamo'"
+        )
+        try:
+            got = sess.run(None, {n: v.numpy() for n, v in zip(in_names, variant, strict=True)})
+        except Exception as exc:  # PyTorch ran this input, the traced graph cannot
+            raise ExportError(
+                f"the legacy exporter traced {name} into a graph that only fits the example: "
+                f"torch warned '{first}' while tracing, and on {label} PyTorch runs but the "
+                f"exported model fails ({_first_line(exc)}); no file was written",
+                hint=hint,
+            ) from exc
+        if len(got) != len(ref):
+            return
+        for i, (r, g) in enumerate(zip(ref, got, strict=True)):
+            why = _mismatch(r, np.asarray(g))
+            if why is not None:
+                raise ExportError(
+                    f"the legacy exporter hard-wired one branch of {name}'s data-dependent "
+                    f"control flow: torch warned '{first}' while tracing, and on {label} the "
+                    f"exported output {i} has {why}; no file was written",
+                    hint=hint,
+                )
+    log.info(
+        "%s: tracer warnings (%s), but the export matches PyTorch on %d more inputs",
+        name,
+        first,
+        len(variants),
+    )
 
 
 # -- export ----------------------------------------------------------------------------------
@@ -274,34 +482,23 @@ def export_onnx(
             f"export_onnx expects a torch.nn.Module, got {type(model).__name__}",
             hint="e.g. trtlab.models.resnet50()",
         )
-    if exporter not in ("dynamo", "legacy"):
-        raise InputError(
-            f"exporter must be 'dynamo' or 'legacy', got {exporter!r}", hint="use 'dynamo'"
-        )
-    if not isinstance(opset, int) or opset < 7:
-        raise InputError(f"opset must be an int >= 7, got {opset!r}", hint="e.g. opset=18")
-    if exporter == "dynamo" and opset < DYNAMO_MIN_OPSET:
-        raise InputError(
-            f"the dynamo exporter implements opset >= {DYNAMO_MIN_OPSET}, got opset={opset} "
-            "(torch would silently export opset 18 and try to convert it down)",
-            hint=f"use opset={DYNAMO_MIN_OPSET} (TensorRT 10+ parses it), or exporter='legacy'",
-        )
+    _check_export_options(exporter, opset)
     args = _as_example_tuple(example_inputs)
     in_names = _check_names("input", input_names, len(args))
     out_names = _check_names("output", output_names, None)
     dyn = _check_dynamic_axes(dynamic_axes, [*(in_names or []), *(out_names or [])])
-    target = Path(path).expanduser()
-    if target.is_dir():
-        raise InputError(f"{target} is a folder", hint="pass a file path ending in .onnx")
+    target = check_destination(path, what="ONNX file")
 
     t0 = time.perf_counter()
+    tracer_warnings: list[str] = []
     try:
         with _quiet_torch_onnx(), _eval_mode(model), torch.no_grad():
             if exporter == "dynamo":
                 proto = _export_dynamo(model, args, in_names, out_names, dyn, opset, verbose)
             else:
-                proto = _export_legacy(model, args, in_names, out_names, dyn, opset, verbose)
-    except (InputError, ExportError):
+                with _record_tracer_warnings(tracer_warnings):
+                    proto = _export_legacy(model, args, in_names, out_names, dyn, opset, verbose)
+    except TrtlabError:
         raise
     except Exception as exc:
         raise ExportError(
@@ -314,8 +511,13 @@ def export_onnx(
             )
             + "; check the model for unsupported operators (see the chained exception)",
         ) from exc
+    _check_produced_opset(proto, opset, exporter)
     _check_dims_dynamic(proto, dyn)
     _rename_dims(proto, dyn)
+    if tracer_warnings:
+        names = [v.name for v in proto.graph.input][: len(args)]
+        dyn_axes = [sorted(dyn.get(n, {})) for n in names]
+        _check_trace_generalises(model, args, proto, tracer_warnings, dyn_axes)
     _save_proto(proto, target, external_data=external_data)
     log.info("exported %s to %s in %.1f s", type(model).__name__, target, time.perf_counter() - t0)
     return target
@@ -398,7 +600,11 @@ class OnnxFromTorch:
                 prefix=f"{type(self.model).__name__}-", suffix=".onnx", dir=folder
             )
             os.close(fd)
-            target = name
+            try:  # the unique name is reserved by an empty file: remove it if the export fails
+                return export_onnx(self.model, name, self.example_inputs, **self.options)
+            except BaseException:
+                Path(name).unlink(missing_ok=True)
+                raise
         return export_onnx(self.model, target, self.example_inputs, **self.options)
 
     def __repr__(self) -> str:
@@ -418,12 +624,95 @@ class ExportedPath(_PathBase):
     seconds: float = 0.0
 
 
+def _torch_version() -> str:
+    """torch's version without importing torch (``importlib.metadata``), e.g. ``2.13.0+cpu``."""
+    try:
+        return importlib.metadata.version("torch")
+    except importlib.metadata.PackageNotFoundError:
+        return "unknown"
+
+
+def _torch_tag() -> str:
+    """``torch2.13``: the exporter's behaviour changes between torch minor versions."""
+    m = re.match(r"(\d+)\.(\d+)", _torch_version())
+    return f"torch{m.group(1)}.{m.group(2)}" if m else "torch-unknown"
+
+
 def model_onnx_path(
     name: str, weights_tag: str, opset: int, exporter: Exporter = DEFAULT_EXPORTER
 ) -> Path:
-    """Cache location of a model export: ``cache_dir()/onnx/<name>-<tag>-opset<N>.onnx``."""
+    """Cache location: ``cache_dir()/onnx/<name>-<tag>-opset<N>[-legacy]-torch<X.Y>.onnx``.
+
+    Everything that changes the file's content is in its name (model, weights, opset, exporter,
+    torch version), so a new torch never reuses an old torch's export.
+    """
     suffix = "" if exporter == DEFAULT_EXPORTER else f"-{exporter}"
-    return config.cache_dir() / "onnx" / f"{name}-{weights_tag}-opset{opset}{suffix}.onnx"
+    stem = f"{name}-{weights_tag}-opset{opset}{suffix}-{_torch_tag()}"
+    return config.cache_dir() / "onnx" / f"{stem}.onnx"
+
+
+class CacheWarning(UserWarning):
+    """A cached file failed verification and is being rebuilt."""
+
+
+def cache_record_path(onnx_path: str | os.PathLike[str]) -> Path:
+    """The verification record beside a cached ONNX file: ``<file>.onnx.trtlab.json``."""
+    p = Path(onnx_path)
+    return p.with_name(p.name + ".trtlab.json")
+
+
+def _cache_meta(name: str, tag: str, opset: int, exporter: str) -> dict[str, Any]:
+    return {
+        "format": 1,
+        "model": name,
+        "weights": tag,
+        "opset": opset,
+        "exporter": exporter,
+        "torch": _torch_version(),
+    }
+
+
+def _write_cache_record(target: Path, meta: dict[str, Any]) -> None:
+    """Record the file's hash (and its external data's) right after the export wrote it."""
+    from trtlab._io import atomic_write_text
+
+    if not target.is_file():
+        return
+    record = dict(meta, size=target.stat().st_size, sha256=file_sha256(target))
+    data = target.with_name(target.name + ".data")
+    if data.is_file():
+        record["data_sha256"] = file_sha256(data)
+    atomic_write_text(cache_record_path(target), json.dumps(record, indent=1, sort_keys=True))
+
+
+def verify_cached_onnx(target: str | os.PathLike[str], meta: Mapping[str, Any]) -> str | None:
+    """None when ``target`` is exactly what the export recorded; else the reason it is not."""
+    path = Path(target)
+    record_path = cache_record_path(path)
+    if not path.is_file():
+        return f"{path} is not a file"
+    try:
+        record = json.loads(record_path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return f"it has no verification record {record_path.name} (written by an older trtlab?)"
+    except (OSError, ValueError) as exc:
+        return f"its verification record {record_path.name} is unreadable ({exc})"
+    if not isinstance(record, dict):
+        return f"its verification record {record_path.name} is not a JSON object"
+    for key, want in meta.items():
+        if record.get(key) != want:
+            return f"it was exported with {key}={record.get(key)!r}, this run needs {want!r}"
+    size = path.stat().st_size
+    if record.get("size") != size:
+        return f"its size is {size} bytes, the export wrote {record.get('size')} (truncated?)"
+    if file_sha256(path) != record.get("sha256"):
+        return "its SHA-256 differs from the one recorded at export time (altered or corrupt)"
+    data = path.with_name(path.name + ".data")
+    if "data_sha256" in record and (
+        not data.is_file() or file_sha256(data) != record["data_sha256"]
+    ):
+        return f"its external data file {data.name} is missing or altered"
+    return None
 
 
 def export_model(
@@ -438,16 +727,21 @@ def export_model(
 ) -> ExportedPath:
     """Export a :data:`trtlab.models.MODEL_SPECS` model (or a tiny test model), cached.
 
-    Without ``path`` the file is :func:`model_onnx_path`; when it exists it is returned as is
-    (``result.cached is True``) unless ``force=True``. Random-weight models (offline fallback or
-    ``weights=None``) are cached under the tag ``random`` (they are seeded, hence reproducible),
-    never under the pretrained name. An explicit ``path`` is always (re)written.
+    Without ``path`` the file is :func:`model_onnx_path`; when it exists *and* matches the
+    SHA-256 recorded beside it at export time (:func:`cache_record_path`) it is returned as is
+    (``result.cached is True``); a junk, truncated or altered file is re-exported with a
+    :class:`CacheWarning`. ``force=True`` re-exports regardless. Random-weight models (offline
+    fallback or ``weights=None``) are cached under the tag ``random`` (they are seeded, hence
+    reproducible), never under the pretrained name. An explicit ``path`` is always (re)written.
     """
     from trtlab import models
 
     spec = models.get_spec(name)
     opset = spec.opset if opset is None else opset
     exporter = DEFAULT_EXPORTER if exporter is None else exporter
+    _check_export_options(exporter, opset)  # fail before building and tracing the model
+    if path is not None:
+        check_destination(path, what="ONNX file")
     model = None
     if name in models.MODEL_SPECS:
         enum = models.resolve_weights(name, weights)
@@ -471,10 +765,18 @@ def export_model(
     target = Path(path) if path is not None else model_onnx_path(name, tag, opset, exporter)
     result = ExportedPath(target)
     result.weights = tag
-    if path is None and target.is_file() and not force:
-        result.cached = True
-        log.info("using cached %s", target)
-        return result
+    corrupt: str | None = None
+    if path is None and target.exists() and not force:
+        corrupt = verify_cached_onnx(target, _cache_meta(name, tag, opset, exporter))
+        if corrupt is None:
+            result.cached = True
+            log.info("using cached %s (verified)", target)
+            return result
+        warnings.warn(
+            f"cached ONNX {target} is not usable: {corrupt}; re-exporting it",
+            CacheWarning,
+            stacklevel=2,
+        )
     if model is None:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", models.RandomWeightsWarning)  # warned above already
@@ -489,160 +791,43 @@ def export_model(
     gen = torch.Generator().manual_seed(0)
     example = torch.randn(spec.example_shape, generator=gen)
     t0 = time.perf_counter()
-    export_onnx(
-        model, target, example, input_names=[spec.input_name], output_names=[spec.output_name],
-        dynamic_axes=spec.dynamic_axes, opset=opset, exporter=exporter,
-    )  # fmt: skip
+    try:
+        export_onnx(
+            model, target, example, input_names=[spec.input_name],
+            output_names=[spec.output_name], dynamic_axes=spec.dynamic_axes, opset=opset,
+            exporter=exporter,
+        )  # fmt: skip
+    except TrtlabError as exc:
+        if corrupt is None:
+            raise
+        raise ExportError(
+            f"the cached ONNX {target} is corrupt ({corrupt}) and re-exporting it failed: {exc}",
+            hint=f"delete {target} and {cache_record_path(target)}, then run again",
+        ) from exc
     result.seconds = time.perf_counter() - t0
+    if path is None:
+        _write_cache_record(target, _cache_meta(name, tag, opset, exporter))
     return result
 
 
 # -- checking --------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class OnnxSummary:
-    """What is inside an ONNX file: opset, IO with dynamic dims, operators, parameter count."""
-
-    path: Path
-    file_size: int
-    opset: int
-    ir_version: int
-    producer: str
-    inputs: list[TensorSpec]
-    outputs: list[TensorSpec]
-    op_histogram: Counter[str] = field(default_factory=Counter)
-    num_parameters: int = 0
-    num_nodes: int = 0
-
-    def _rows(self) -> list[tuple[str, str]]:
-        top = ", ".join(f"{op} x{n}" for op, n in self.op_histogram.most_common(8))
-        more = len(self.op_histogram) - 8
-        return [
-            ("file", f"{self.path.name} ({self.file_size / 1e6:.1f} MB)"),
-            ("opset / IR", f"{self.opset} / {self.ir_version}"),
-            ("producer", self.producer or "?"),
-            *[("input", str(s)) for s in self.inputs],
-            *[("output", str(s)) for s in self.outputs],
-            ("parameters", f"{self.num_parameters:,}"),
-            ("nodes", f"{self.num_nodes} ({len(self.op_histogram)} op types)"),
-            ("top ops", top + (f", ... (+{more})" if more > 0 else "")),
-        ]
-
-    def __str__(self) -> str:
-        rows = self._rows()
-        width = max(len(k) for k, _ in rows)
-        return "\n".join(f"{k:<{width}}  {v}" for k, v in rows)
-
-    def _repr_html_(self) -> str:
-        body = "".join(
-            f"<tr><th style='text-align:left'>{html.escape(k)}</th>"
-            f"<td style='text-align:left'><code>{html.escape(v)}</code></td></tr>"
-            for k, v in self._rows()
-        )
-        return f"<table class='trtlab-onnx-summary'>{body}</table>"
-
-
-def _spec_of(value: Any) -> TensorSpec:
-    import onnx
-
-    from trtlab.tensors import TensorSpec
-
-    tt = value.type.tensor_type
-    dims: list[int | str | None] = []
-    for d in tt.shape.dim:
-        if d.HasField("dim_value"):
-            dims.append(int(d.dim_value))
-        elif d.HasField("dim_param"):
-            dims.append(str(d.dim_param))
-        else:
-            dims.append(None)
-    try:
-        dtype = np.dtype(onnx.helper.tensor_dtype_to_np_dtype(tt.elem_type))
-    except Exception:  # bfloat16/float8 have no numpy dtype
-        dtype = np.dtype("V2")
-    return TensorSpec(value.name, tuple(dims), dtype)
-
-
-def _count_ops(graph: Any, counter: Counter[str]) -> None:
-    for node in graph.node:
-        std = node.domain in ("", "ai.onnx")
-        counter[node.op_type if std else f"{node.domain}.{node.op_type}"] += 1
-        for attr in node.attribute:
-            if attr.HasField("g"):
-                _count_ops(attr.g, counter)
-            for g in attr.graphs:
-                _count_ops(g, counter)
-
-
-def check_onnx(path: str | os.PathLike[str]) -> OnnxSummary:
-    """Run the full ONNX checker (incl. strict shape inference) and summarise the model.
-
-    Missing or unreadable files raise ``FileFormatError``; a parsable but invalid model raises
-    ``ExportError`` with the checker's message.
-    """
-    import onnx
-
-    p = Path(path).expanduser()
-    if not p.is_file():
-        raise FileFormatError(
-            f"ONNX file {p} does not exist", hint="export it first (trtlab.export.export_model)"
-        )
-    try:
-        proto = onnx.load(str(p), load_external_data=False)
-    except Exception as exc:  # protobuf DecodeError, OSError, ...: not an ONNX file
-        raise FileFormatError(
-            f"{p} is not a readable ONNX model ({type(exc).__name__}: {exc})",
-            hint="re-export it; the file may be truncated or not an ONNX file",
-        ) from exc
-    if not proto.graph.node and not proto.graph.output:
-        raise FileFormatError(
-            f"{p} parsed as protobuf but holds no ONNX graph",
-            hint="re-export it; the file may be truncated or not an ONNX file",
-        )
-    try:
-        onnx.checker.check_model(str(p), full_check=True)
-    except Exception as exc:  # ValidationError, InferenceError
-        raise ExportError(
-            f"ONNX checker rejected {p}: {type(exc).__name__}: {exc}",
-            hint="re-export with a supported opset; report the model if it persists",
-        ) from exc
-    init_names = {t.name for t in proto.graph.initializer}
-    counter: Counter[str] = Counter()
-    _count_ops(proto.graph, counter)
-    opset = next((o.version for o in proto.opset_import if o.domain in ("", "ai.onnx")), 0)
-    data_file_bytes = sum(
-        (p.parent / e.value).stat().st_size
-        for e in {
-            ent.value: ent
-            for t in proto.graph.initializer
-            for ent in t.external_data
-            if ent.key == "location"
-        }.values()
-        if (p.parent / e.value).is_file()
-    )
-    return OnnxSummary(
-        path=p,
-        file_size=p.stat().st_size + data_file_bytes,
-        opset=int(opset),
-        ir_version=int(proto.ir_version),
-        producer=f"{proto.producer_name} {proto.producer_version}".strip(),
-        inputs=[_spec_of(v) for v in proto.graph.input if v.name not in init_names],
-        outputs=[_spec_of(v) for v in proto.graph.output],
-        op_histogram=counter,
-        num_parameters=int(sum(int(np.prod(t.dims)) for t in proto.graph.initializer)),
-        num_nodes=sum(counter.values()),
-    )
+# ``OnnxSummary`` and ``check_onnx`` live in :mod:`trtlab.onnx_meta` (the one ONNX metadata
+# reader, next to TensorSpec); they are re-exported here so ``trtlab.export.check_onnx`` works.
 
 
 __all__ = [
     "DEFAULT_EXPORTER",
     "DEFAULT_OPSET",
+    "CacheWarning",
     "ExportedPath",
     "OnnxFromTorch",
     "OnnxSummary",
     "check_onnx",
     "export_model",
+    "cache_record_path",
     "export_onnx",
     "model_onnx_path",
+    "verify_cached_onnx",
 ]

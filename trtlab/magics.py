@@ -2,7 +2,9 @@
 
 Load with ``%load_ext trtlab``. A cell whose needs are not met prints one line saying what is
 missing and what this machine has, instead of failing, so the same notebook runs top to bottom
-on a CPU laptop and on a GPU server. Capability names come from :data:`trtlab.doctor.CAPABILITIES`.
+on a CPU laptop and on a GPU server. The names and their meaning are
+:data:`trtlab.capabilities.REQUIREMENTS`; what this machine has is
+:func:`trtlab.capabilities.requirement_set` (probed once per process, without importing torch).
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ def _usage_error(message: str) -> Exception:
 
 def parse_requirements(line: str) -> list[str]:
     """Split ``"tensorrt, gpu"`` / ``"tensorrt gpu"`` into names; reject unknown ones."""
-    from trtlab.doctor import CAPABILITIES
+    from trtlab.capabilities import REQUIREMENTS as CAPABILITIES
 
     names = [n for n in re.split(r"[\s,]+", line.strip().lower()) if n]
     if not names:
@@ -64,9 +66,9 @@ def make_requires_magic(
         except InputError as exc:
             raise _usage_error(str(exc)) from None
         if capabilities is None:
-            from trtlab.doctor import capabilities as probe
+            from trtlab.capabilities import requirement_set
 
-            have = probe()
+            have = requirement_set()
         else:
             have = capabilities()
         missing = missing_requirements(names, have)

@@ -26,7 +26,9 @@ from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 import numpy as np
 
 from trtlab import config
+from trtlab.capabilities import ONNX_BACKENDS
 from trtlab.errors import InputError
+from trtlab.trt.precision import PRECISIONS
 
 if TYPE_CHECKING:
     from trtlab.bench import PairResult
@@ -37,9 +39,8 @@ if TYPE_CHECKING:
 _P = ParamSpec("_P")
 _R = TypeVar("_R")
 
-#: Precisions accepted by ``--precision`` (TensorRT's; ONNX Runtime runs fp32 only here).
-PRECISIONS = ("fp32", "tf32", "fp16", "bf16")
-BACKENDS = ("auto", "onnxruntime", "tensorrt")
+#: ``--backend`` choices; ``--precision`` takes ``PRECISIONS`` (ONNX Runtime runs fp32 only).
+BACKENDS = ("auto", *ONNX_BACKENDS)
 MODEL = "resnet50"
 STEPS = 5
 TOP_K = 5
@@ -161,6 +162,29 @@ def _check_count(name: str, value: int | None, minimum: int) -> None:
         raise InputError(f"{name} must be an int >= {minimum}, got {value!r}", hint="e.g. 10")
 
 
+def _check_images(images: Sequence[str | os.PathLike[str]] | None) -> list[Path]:
+    """Every image exists and is a non-empty file, and the batch fits in memory (checked first)."""
+    if images is None:
+        return []
+    if isinstance(images, (str, os.PathLike)):
+        images = [images]
+    paths = [Path(p).expanduser() for p in images]
+    if not paths:
+        raise InputError("no images to classify", hint="pass --images a.jpg b.jpg")
+    from trtlab._io import require_file
+
+    for p in paths:
+        require_file(p, what="image", hint="pass image files, e.g. --images cat.jpg dog.png")
+    from trtlab._limits import check_batch_memory
+    from trtlab.tensors import TensorSpec
+
+    # every image becomes one float32 3x224x224 sample of one batch
+    check_batch_memory(
+        [TensorSpec("input", (None, 3, 224, 224), np.dtype(np.float32))], [len(paths)]
+    )
+    return paths
+
+
 def _restores_torch_threads(fn: Callable[_P, _R]) -> Callable[_P, _R]:
     """Give the caller back PyTorch's thread count after ``fn`` set its own (``threads=``)."""
 
@@ -189,39 +213,39 @@ def run_quickstart(
     warmup: int | None = None,
     threads: int | None = None,
     weights: str | None = "default",
+    force: bool = False,
     out: Callable[[str], Any] | None = print,
 ) -> QuickstartResult:
     """Run the five quick-start steps on ResNet-50 and return every number they produced.
 
     ``out`` receives each progress/result line (``None``: silent). ``threads`` sets the CPU threads
     of both PyTorch and ONNX Runtime (default: PyTorch's current setting, so both get the same).
+    ``force=True`` exports again even when the ONNX cache holds the file. Every argument is
+    checked before the model is loaded (loading and exporting ResNet-50 takes a while).
     """
+    from trtlab import capabilities
+
     _check_choice("backend", backend, BACKENDS)
     _check_choice("precision", precision, PRECISIONS)
     _check_count("iterations", iterations, 1)
     _check_count("warmup", warmup, 0)
     _check_count("threads", threads, 1)
-    say: Callable[[str], Any] = out if out is not None else (lambda _line: None)
-    if isinstance(weights, str) and weights.lower() in ("random", "none"):
-        weights = None
-    t_start = time.perf_counter()
-    steps: dict[str, float] = {}
-
-    from trtlab.runners import tensorrt_available
-
-    if backend == "auto":
-        backend = "tensorrt" if tensorrt_available() else "onnxruntime"
-    elif backend == "tensorrt" and not tensorrt_available():
-        from trtlab.runners import tensorrt_missing_error
-
-        raise tensorrt_missing_error("quickstart --backend tensorrt")
+    if not isinstance(force, bool):
+        raise InputError(f"force must be True or False, got {force!r}", hint="force=True")
+    paths = _check_images(images)
+    backend = capabilities.select_backend("onnx", backend, what="quickstart's ResNet-50 ONNX")
     if precision is None:
-        precision = "fp16" if backend == "tensorrt" else "fp32"
+        precision = capabilities.default_precision(backend)
     elif backend == "onnxruntime" and precision != "fp32":
         raise InputError(
             f"precision={precision!r} needs TensorRT; ONNX Runtime runs the FP32 graph here",
             hint="use --precision fp32, or --backend tensorrt on a machine with a GPU and TensorRT",
         )
+    say: Callable[[str], Any] = out if out is not None else (lambda _line: None)
+    if isinstance(weights, str) and weights.lower() in ("random", "none"):
+        weights = None
+    t_start = time.perf_counter()
+    steps: dict[str, float] = {}
     say(f"trtlab quickstart: ResNet-50, PyTorch -> ONNX -> {backend} ({precision})")
 
     # -- 1. model --------------------------------------------------------------------------------
@@ -252,7 +276,7 @@ def run_quickstart(
     say(f"[2/{STEPS}] Exporting to ONNX (cached in {config.cache_dir() / 'onnx'}) ...")
     from trtlab import export
 
-    onnx_path = export.export_model(MODEL, weights=weights if pretrained else None)
+    onnx_path = export.export_model(MODEL, weights=weights if pretrained else None, force=force)
     steps["export"] = time.perf_counter() - t
     if onnx_path.cached:
         say(f"      cache hit: {onnx_path} (exported by an earlier run; nothing to do)")
@@ -284,9 +308,7 @@ def run_quickstart(
     from trtlab.compare import compare
     from trtlab.runners.torch_runner import TorchRunner
 
-    paths = [Path(p) for p in images] if images else data.demo_images()
-    if not paths:
-        raise InputError("no images to classify", hint="pass --images a.jpg b.jpg")
+    paths = paths or data.demo_images()
     batch = data.make_batch([data.preprocess_imagenet(p) for p in paths])
     n = int(batch.shape[0])
     cpu_threads = threads if threads is not None else int(torch.get_num_threads())

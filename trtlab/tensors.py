@@ -76,3 +76,28 @@ def check_input_names(
             + (f"; missing: {missing}" if missing else ""),
             hint=f"use the names from {where}",
         )
+
+
+def numpy_dtype_by_name(name: str) -> np.dtype[Any]:
+    """``np.dtype`` for a dtype name, including ml_dtypes' (``bfloat16``, ``float8_*``, ``int4``).
+
+    The one lookup every layer uses (ONNX Runtime types, TensorRT IO, torch interop): numpy lacks
+    the reduced-precision types, ml_dtypes (installed with onnx) provides them, imported only then.
+    """
+    try:
+        return np.dtype(name)
+    except TypeError:
+        pass
+    from trtlab._lazy import lazy_import
+
+    ml_dtypes = lazy_import("ml_dtypes", purpose=f"represent {name} tensors in numpy")
+    kind = getattr(ml_dtypes, name, None)
+    if kind is None:
+        raise DTypeError(
+            f"no numpy dtype named {name!r}: neither numpy nor ml_dtypes "
+            f"{getattr(ml_dtypes, '__version__', '')} has it",
+            hint="use a numpy dtype name (float32, int64, ...) or upgrade ml_dtypes "
+            "(pip install -U ml_dtypes)",
+        )
+    dtype: np.dtype[Any] = np.dtype(kind)
+    return dtype

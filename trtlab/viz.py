@@ -4,10 +4,10 @@ Every function returns a :class:`matplotlib.figure.Figure` built directly (never
 nothing leaks into pyplot's global state, it works headless, and widgets can render it to PNG with
 :func:`figure_to_png`. Sizes, colours and ordering are fixed: the same data gives the same figure.
 
-Inputs are duck-typed on purpose: predictions may be ``trtlab.data.Prediction`` objects or
-``(labels, probabilities)``; benchmark results may be ``trtlab.bench.BenchResult`` objects, their
-``to_dict()`` output, or plain latency lists. The few attribute look-ups live in ``_bench_row`` and
-``_prediction_lists`` so the rest of the module does not depend on other modules' classes.
+Inputs are the real types: predictions are ``trtlab.data.Prediction`` objects or
+``(labels, probabilities)``; benchmark results are :class:`trtlab.bench.BenchResult` objects, a
+:class:`trtlab.bench.BenchTable`, or rows saved by them (read back with ``BenchResult.from_dict``),
+and a histogram also takes a plain list of latencies.
 """
 
 from __future__ import annotations
@@ -24,6 +24,9 @@ from trtlab.errors import DTypeError, InputError, ShapeError
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
+    from PIL.Image import Image as PILImage
+
+    from trtlab.bench import BenchResult
 
 __all__ = [
     "COLORS",
@@ -33,6 +36,8 @@ __all__ = [
     "figure_to_png",
     "latency_histogram",
     "latency_percentiles",
+    "overlay",
+    "palette_array",
     "palette_legend",
     "rgb_array",
     "segmentation_overlay",
@@ -205,7 +210,11 @@ def _class_map_array(class_map: Any, hw: tuple[int, int], n_classes: int) -> np.
     return cm
 
 
-def _palette_array(palette: Any) -> np.ndarray:
+def palette_array(palette: Any = None) -> np.ndarray:
+    """``[K, 3]`` uint8 colours: ``palette`` (uint8, or float in 0..1) or the VOC palette.
+
+    The one palette reader: overlays, legends and the segmentation explorer all use it.
+    """
     if palette is None:
         from trtlab.data import voc_palette
 
@@ -239,7 +248,7 @@ def blend_overlay(
     if not (isinstance(alpha, (int, float)) and 0.0 <= float(alpha) <= 1.0):
         raise InputError(f"alpha must be in [0, 1], got {alpha!r}", hint="e.g. alpha=0.5")
     img = rgb_array(image)
-    pal = _palette_array(palette)
+    pal = palette_array(palette)
     cm = _class_map_array(class_map, (img.shape[0], img.shape[1]), len(pal))
     colours = pal[cm].astype(np.float64)
     blended = np.rint((1.0 - float(alpha)) * img.astype(np.float64) + float(alpha) * colours)
@@ -248,6 +257,49 @@ def blend_overlay(
         mask = np.isin(cm, np.asarray(sorted({int(c) for c in classes}), dtype=np.int64))
         out = np.where(mask[..., None], out, img).astype(np.uint8)
     return out
+
+
+def overlay(
+    image: Any,
+    class_map: Any,
+    alpha: float = 0.5,
+    *,
+    palette: Any = None,
+    background: int | None = 0,
+) -> PILImage:
+    """The coloured class map blended over ``image``, as a PIL image (the one overlay home).
+
+    Unlike :func:`blend_overlay` it takes any image source ``trtlab.data.load_image`` reads and
+    resizes the class map (nearest) to the image. Pixels of class ``background`` keep the photo
+    (``None`` tints every pixel). ``trtlab.data.overlay`` is this function.
+    """
+    from PIL import Image
+
+    from trtlab.data import load_image
+
+    cm = np.asarray(class_map)
+    if cm.ndim == 3:
+        if cm.shape[0] != 1:
+            raise ShapeError(
+                f"overlay takes one class map, got a batch of {cm.shape[0]}",
+                hint="pass class_map[i]",
+            )
+        cm = cm[0]
+    if not np.issubdtype(cm.dtype, np.integer):
+        raise DTypeError(
+            f"class map must hold integer class ids, got dtype {cm.dtype}",
+            hint="for score planes [N, C, H, W] take scores.argmax(1) first",
+        )
+    if cm.size and int(cm.min()) < 0:
+        raise InputError(
+            f"class map has negative class id {int(cm.min())}", hint="class ids start at 0"
+        )
+    pil = load_image(image).convert("RGB")
+    if cm.ndim == 2 and (cm.shape[1], cm.shape[0]) != pil.size:
+        resized = Image.fromarray(cm.astype(np.int32)).resize(pil.size, Image.Resampling.NEAREST)
+        cm = np.asarray(resized).astype(np.int64)
+    shown = None if background is None else [int(c) for c in np.unique(cm) if c != background]
+    return Image.fromarray(blend_overlay(pil, cm, alpha=alpha, palette=palette, classes=shown))
 
 
 def segmentation_overlay(
@@ -276,7 +328,7 @@ def segmentation_overlay(
     ax.set_axis_off()
     ax.set_title(title if title is not None else f"Segmentation overlay (alpha={alpha:.2f})")
     if labels is not None:
-        pal = _palette_array(palette)
+        pal = palette_array(palette)
         cm = np.asarray(class_map)
         present = [int(c) for c in np.unique(cm)]
         if shown is not None:
@@ -309,7 +361,7 @@ def palette_legend(
     labels: Sequence[str], palette: Any, *, present: Iterable[int] | None = None
 ) -> Figure:
     """A legend-only figure: one colour swatch per class (only ``present`` ones when given)."""
-    pal = _palette_array(palette)
+    pal = palette_array(palette)
     ids = list(range(min(len(labels), len(pal)))) if present is None else [int(c) for c in present]
     fig = _new_figure(2.6, 0.28 * max(len(ids), 1) + 0.4)
     # The legend sits on a hidden axes: IPython's inline display skips figures without axes.
@@ -327,65 +379,50 @@ class _Row:
     batch: int
     times: np.ndarray
     median: float
-    p90: float
+    p90: float  # nan when the result has too few samples for it (bench.PERCENTILE_MIN_SAMPLES)
     p99: float
     throughput: float
     precision: str | None
 
 
-def _field(result: Any, name: str, default: Any = None) -> Any:
-    """``result.name``; for a ``to_dict()`` mapping also ``name + "_ms"``; then ``extra[name]``."""
-    if isinstance(result, Mapping):
-        value = result.get(name, result.get(f"{name}_ms"))
-    else:
-        value = getattr(result, name, None)
-        if value is None:
-            extra = getattr(result, "extra", None)
-            value = extra.get(name) if isinstance(extra, Mapping) else None
-    return default if value is None else value
-
-
-def _bench_row(result: Any) -> _Row:
-    """Read a BenchResult (or its ``to_dict()``) into the fields the figures use."""
-    raw_times = _field(result, "times_ms")
-    if raw_times is None:
-        raise InputError(
-            f"expected a BenchResult with times_ms, got {type(result).__name__}",
-            hint="pass results of trtlab.bench.benchmark/sweep",
-        )
-    times = np.asarray(raw_times, dtype=np.float64).reshape(-1)
-    if times.size == 0:
-        raise InputError("benchmark result has no timings", hint="run at least one iteration")
-    batch = int(_field(result, "batch", 1) or 1)
-
-    def stat(name: str, q: float) -> float:
-        value = _field(result, name)
-        return float(value) if value is not None else float(np.percentile(times, q))
-
-    median = stat("median", 50)
-    throughput = _field(result, "throughput")
+def _row_of(result: BenchResult) -> _Row:
     return _Row(
-        name=str(_field(result, "name", "") or ""),
-        backend=str(_field(result, "backend", "") or ""),
-        batch=batch,
-        times=times,
-        median=median,
-        p90=stat("p90", 90),
-        p99=stat("p99", 99),
-        throughput=float(throughput) if throughput is not None else 1000.0 * batch / median,
-        precision=_field(result, "precision"),
+        name=result.name,
+        backend=result.backend,
+        batch=result.batch,
+        times=result.times_ms,
+        median=result.median,
+        p90=math.nan if result.p90 is None else result.p90,
+        p99=math.nan if result.p99 is None else result.p99,
+        throughput=result.throughput,
+        precision=result.precision,
     )
 
 
+def _bench_rows(results: Any) -> list[_Row]:
+    """Rows of a :class:`~trtlab.bench.BenchTable`, BenchResults or their ``to_dict()`` rows."""
+    from trtlab.bench import as_results
+
+    return [_row_of(r) for r in as_results(results)]
+
+
 def _times_of(result: Any) -> tuple[np.ndarray, str]:
+    from trtlab.bench import BenchResult
+
+    if isinstance(result, BenchResult):
+        row = _row_of(result)
+        label = " ".join(p for p in (row.name, row.backend, f"batch {row.batch}") if p)
+        return row.times, label
     if isinstance(result, (Sequence, np.ndarray)) and not isinstance(result, (str, bytes)):
         times = np.asarray(result, dtype=np.float64).reshape(-1)
         if times.size == 0:
             raise InputError("latency_histogram got no timings", hint="pass a non-empty list")
         return times, ""
-    row = _bench_row(result)
-    label = " ".join(p for p in (row.name, row.backend, f"batch {row.batch}") if p)
-    return row.times, label
+    raise InputError(
+        f"latency_histogram expects a BenchResult or a list of latencies (ms), got "
+        f"{type(result).__name__}",
+        hint="pass trtlab.bench.benchmark(...) or result.times_ms",
+    )
 
 
 def latency_histogram(
@@ -425,7 +462,7 @@ def _series_label(row: _Row) -> str:
 
 def latency_percentiles(results: Sequence[Any]) -> Figure:
     """Grouped bars of p50 / p90 / p99 latency, one group per result (name, backend, batch)."""
-    rows = [_bench_row(r) for r in results]
+    rows = _bench_rows(results)
     if not rows:
         raise InputError("latency_percentiles got no results", hint="pass a list of BenchResult")
     fig = _new_figure(max(5.0, 1.2 * len(rows) + 2.0), 3.8)
@@ -445,7 +482,7 @@ def latency_percentiles(results: Sequence[Any]) -> Figure:
 
 def throughput_vs_batch(results: Sequence[Any]) -> Figure:
     """Throughput (items/s) against batch size, one line per (name, backend, precision) series."""
-    rows = [_bench_row(r) for r in results]
+    rows = _bench_rows(results)
     if not rows:
         raise InputError("throughput_vs_batch got no results", hint="pass a list of BenchResult")
     series: dict[str, list[_Row]] = {}
@@ -487,7 +524,7 @@ _METRICS = {
 def _metric_value(value: Any, metric: str) -> float:
     if isinstance(value, (int, float, np.integer, np.floating)):
         return float(value)
-    return float(getattr(_bench_row(value), metric))
+    return float(getattr(_bench_rows([value])[0], metric))
 
 
 def backend_precision_bars(results: Any, *, metric: str = "median") -> Figure:
@@ -511,8 +548,7 @@ def backend_precision_bars(results: Any, *, metric: str = "median") -> Figure:
                 )
             values[(str(key[0]), str(key[1]))] = _metric_value(value, metric)
     else:
-        for r in results:
-            row = _bench_row(r)
+        for row in _bench_rows(results):
             values[(row.backend or "?", str(row.precision or "fp32"))] = float(getattr(row, metric))
     if not values:
         raise InputError("backend_precision_bars got no values", hint="pass at least one entry")

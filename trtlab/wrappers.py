@@ -15,9 +15,14 @@ almost always raw pixels that still need ``trtlab.data.preprocess_imagenet``.
 Batches and TensorRT profiles: an engine accepts batch sizes ``min..max`` of its optimization
 profile (a fixed-batch model: exactly ``B``). ``predict`` splits a larger batch into chunks of
 ``max`` and pads a chunk smaller than ``min`` by repeating its last image; the padded rows are
-dropped from the result. Image height/width outside the profile raise
+dropped from the result. In ``predict``, image height/width outside the profile raise
 :class:`~trtlab.errors.ShapeError` naming the allowed range (resizing silently would change the
-answer). :func:`plan_batches` is the pure function that decides the chunks.
+answer); ``SegmentationWrapper.segment``, which resizes anyway, resizes into the profile and
+says so with a warning. :func:`plan_batches` is the pure function that decides the chunks.
+
+Profiles are :class:`trtlab.trt.profiles.Profile` objects; ``profiles=`` takes every form
+:func:`trtlab.trt.profiles.validate_profiles` reads (dicts of ``(min, opt, max)``, trtexec text).
+The backend choice (``"auto"``) and the default precision come from :mod:`trtlab.capabilities`.
 """
 
 from __future__ import annotations
@@ -32,15 +37,18 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from trtlab._closing import Closeable
+from trtlab.capabilities import ONNX_BACKENDS
 from trtlab.errors import (
     DTypeError,
-    EngineError,
+    EngineCompatibilityError,
+    EngineLoadError,
     FileFormatError,
     InputError,
     ShapeError,
     TrtlabError,
 )
 from trtlab.runners import ENGINE_SUFFIXES, ONNX_SUFFIXES
+from trtlab.trt.profiles import Profile, ProfilesArg, ShapeRange, default_profile, parse_profiles
 
 if TYPE_CHECKING:
     from typing import Self
@@ -51,15 +59,17 @@ if TYPE_CHECKING:
     from trtlab.runners.base import Runner, TensorSpec
 
 #: ``backend=`` values the wrappers accept.
-WRAPPER_BACKENDS = ("auto", "onnxruntime", "tensorrt")
+WRAPPER_BACKENDS = ("auto", *ONNX_BACKENDS)
 
 #: Default TensorRT profile for image height/width of segmentation models built from ONNX:
-#: ``(min, opt, max)``. 520 is torchvision's FCN preprocessing size (shorter side).
-DEFAULT_SEGMENTATION_SIZES = (128, 520, 1024)
+#: ``(min, opt, max)``, the same for both axes so portrait and landscape images fit. 520 is
+#: torchvision's FCN preprocessing size (shorter side); 2560 covers NVIDIA's tutorial images
+#: (1x3x1026x1282 and 1x3x1440x2560) at full size and ``segment()`` of images up to ~4.9:1.
+DEFAULT_SEGMENTATION_SIZES = (128, 520, 2560)
 
 Shape = tuple[int, ...]
-#: ``{input_name: (min, opt, max)}`` as :func:`trtlab.trt.build.build_engine` takes it.
-Profiles = Mapping[str, tuple[Sequence[int], Sequence[int], Sequence[int]]]
+#: Back-compat name of what ``profiles=`` accepts (:data:`trtlab.trt.profiles.ProfilesArg`).
+Profiles = ProfilesArg
 
 
 # -- batching (pure) ------------------------------------------------------------------------------
@@ -115,12 +125,17 @@ def plan_batches(n: int, min_batch: int = 1, max_batch: int | None = None) -> li
 
 
 def batch_limits(
-    spec: TensorSpec, profile: tuple[Shape, Shape] | None = None
+    spec: TensorSpec, profile: ShapeRange | tuple[Shape, Shape] | None = None
 ) -> tuple[int, int | None]:
-    """``(min, max)`` batch sizes of an input: fixed dim, else the profile, else ``(1, None)``."""
+    """``(min, max)`` batch sizes of an input: fixed dim, else the profile, else ``(1, None)``.
+
+    ``profile``: the input's :class:`ShapeRange` (or a ``(min_shape, max_shape)`` pair).
+    """
     dim = spec.shape[0] if spec.shape else None
     if isinstance(dim, int) and dim >= 0:
         return dim, dim
+    if isinstance(profile, ShapeRange):
+        return profile.min[0], profile.max[0]
     if profile is not None:
         return int(profile[0][0]), int(profile[1][0])
     return 1, None
@@ -218,14 +233,53 @@ def _check_model_file(file: Any, cls: str) -> Path:
     return path
 
 
+def _quickstart_arguments(second: Any, target_dtype: Any) -> tuple[int | None, int | None, Any]:
+    """``(num_classes, batch, target_dtype)`` from NVIDIA's quick-start argument forms.
+
+    ``second`` is a class count (``1000``), an output shape (``[BATCH_SIZE, 1000]``), a dtype
+    (``np.float16``, today's guide passes it second) or None.
+    """
+    if second is None:
+        return None, None, target_dtype
+    if isinstance(second, bool):
+        raise InputError(
+            f"num_classes must be a positive int or None, got {second!r}",
+            hint="leave it out: the class count is read from the model",
+        )
+    if _is_int(second):
+        if second < 1:
+            raise InputError(
+                f"num_classes must be a positive int or None, got {second!r}",
+                hint="leave it out: the class count is read from the model",
+            )
+        return int(second), None, target_dtype
+    if isinstance(second, Sequence) and not isinstance(second, str):
+        if len(second) != 2 or not all(_is_int(d) and d >= 1 for d in second):
+            raise InputError(
+                f"an output shape must be [BATCH_SIZE, NUM_CLASSES] with positive ints, got "
+                f"{list(second)!r}",
+                hint="e.g. ONNXClassifierWrapper('model.onnx', [32, 1000], target_dtype=np.float32)"
+                ", or leave it out: the shape is read from the model",
+            )
+        return int(second[1]), int(second[0]), target_dtype
+    if target_dtype is not None:
+        raise InputError(
+            f"got two dtypes: {second!r} as the second argument and target_dtype={target_dtype!r}",
+            hint="the second argument is the class count or output shape [BATCH_SIZE, "
+            "NUM_CLASSES]; give the dtype once, as target_dtype=...",
+        )
+    return None, None, second
+
+
 def _check_target_dtype(target_dtype: Any) -> np.dtype[Any]:
     try:
         dt: np.dtype[Any] = np.dtype(target_dtype)
     except TypeError as exc:
         raise InputError(
             f"target_dtype must be a floating numpy dtype, got {target_dtype!r}",
-            hint="e.g. target_dtype=np.float32 (or np.float16). The class count is read from the "
-            "model; pass num_classes=1000 as a keyword to have it checked",
+            hint="e.g. target_dtype=np.float32 (or np.float16). The second argument may also be "
+            "the class count (1000) or the output shape [BATCH_SIZE, 1000], checked against the "
+            "model",
         ) from exc
     if dt.kind != "f":
         raise InputError(
@@ -244,9 +298,9 @@ class _ImageModelWrapper(Closeable):
         file: str | os.PathLike[str],
         *,
         backend: str,
-        precision: str,
+        precision: str | None,
         max_batch: int,
-        profiles: Profiles | None,
+        profiles: ProfilesArg,
     ) -> None:
         cls = type(self).__name__
         self.path = _check_model_file(file, cls)
@@ -263,21 +317,25 @@ class _ImageModelWrapper(Closeable):
             )
         from trtlab.trt.precision import normalize_precision
 
-        self.precision = normalize_precision(precision)
+        # None: capabilities.default_precision(backend), decided when the backend is
+        self._precision = None if precision is None else normalize_precision(precision)
         if not _is_int(max_batch) or max_batch < 1:
             raise InputError(
                 f"max_batch must be an int >= 1, got {max_batch!r}",
                 hint="the largest batch a TensorRT engine built from ONNX accepts, e.g. 32",
             )
         self.max_batch = int(max_batch)
-        self.profiles = dict(profiles) if profiles is not None else None
+        # the form is checked now (cheap); the fit to the model when the engine is built
+        self.profiles: list[Profile] | None = (
+            parse_profiles(profiles) if profiles is not None else None
+        )
         self._requested_backend = backend
         self._backend: str | None = None
         self._runner: Runner | None = None
         self._input: TensorSpec | None = None
         self._output: TensorSpec | None = None
         self._limits: tuple[int, int | None] = (1, None)
-        self._profile: tuple[Shape, Shape] | None = None
+        self._profile: ShapeRange | None = None
 
     # -- backend and loading --------------------------------------------------------------------
     @property
@@ -286,15 +344,23 @@ class _ImageModelWrapper(Closeable):
         if self._runner is not None:
             return self._runner.backend
         if self._backend is None:
-            if self.is_engine or self._requested_backend == "tensorrt":
-                self._backend = "tensorrt"
-            elif self._requested_backend == "onnxruntime":
-                self._backend = "onnxruntime"
+            if self.is_engine or self._requested_backend != "auto":
+                # an engine runs on TensorRT only; an explicit choice is checked when loading
+                self._backend = "tensorrt" if self.is_engine else self._requested_backend
             else:
-                from trtlab.runners import tensorrt_available
+                from trtlab.capabilities import select_backend
 
-                self._backend = "tensorrt" if tensorrt_available() else "onnxruntime"
+                self._backend = select_backend("onnx", "auto", what=self.path.name)
         return self._backend
+
+    @property
+    def precision(self) -> str:
+        """The TensorRT build precision: as given, else the backend's default (capabilities)."""
+        if self._precision is None:
+            from trtlab.capabilities import default_precision
+
+            self._precision = default_precision(self.backend)
+        return self._precision
 
     @property
     def loaded(self) -> bool:
@@ -311,34 +377,15 @@ class _ImageModelWrapper(Closeable):
         """The underlying :class:`~trtlab.runners.base.Runner` (loads the model)."""
         return self._load()
 
-    def _default_profiles(self) -> dict[str, tuple[Shape, Shape, Shape]]:
-        """Batch ``1..max_batch`` plus :meth:`_dim_range` for other dynamic axes of each input."""
-        from trtlab.trt.build import onnx_input_specs
+    def _default_profiles(self) -> Profile:
+        """Batch ``(1, max_batch // 2, max_batch)`` and :meth:`_default_hw` for other dynamic
+        axes, from the model's own dims (:func:`trtlab.trt.profiles.default_profile`)."""
+        top = self.max_batch
+        return default_profile(self.path, batch=(1, max(1, top // 2), top), hw=self._default_hw())
 
-        out: dict[str, tuple[Shape, Shape, Shape]] = {}
-        for spec in onnx_input_specs(self.path):
-            lo: list[int] = []
-            opt: list[int] = []
-            hi: list[int] = []
-            for axis, dim in enumerate(spec.shape):
-                if isinstance(dim, int) and dim >= 0:
-                    rng = (dim, dim, dim)
-                elif axis == 0:
-                    rng = (1, max(1, self.max_batch // 2), self.max_batch)
-                else:
-                    rng = self._dim_range(spec, axis)
-                lo.append(rng[0])
-                opt.append(rng[1])
-                hi.append(rng[2])
-            out[spec.name] = (tuple(lo), tuple(opt), tuple(hi))
-        return out
-
-    def _dim_range(self, spec: TensorSpec, axis: int) -> tuple[int, int, int]:
-        raise ShapeError(
-            f"input '{spec.name}' {spec.shape_str()} has a dynamic axis {axis} and "
-            f"{type(self).__name__} has no default size range for it",
-            hint=f"pass profiles={{'{spec.name}': (min_shape, opt_shape, max_shape)}}",
-        )
+    def _default_hw(self) -> tuple[int, int, int] | None:
+        """Range for dynamic non-batch dims; None: such a dim needs ``profiles=`` (an error)."""
+        return None
 
     def _make_runner(self) -> Runner:
         from trtlab import runners
@@ -346,7 +393,7 @@ class _ImageModelWrapper(Closeable):
         backend = self.backend
         kwargs: dict[str, Any] = {}
         if backend == "tensorrt" and not self.is_engine:
-            profiles = self.profiles if self.profiles is not None else self._default_profiles()
+            profiles = self.profiles if self.profiles is not None else [self._default_profiles()]
             kwargs = {"precision": self.precision, "profiles": profiles}
         elif backend == "onnxruntime" and self.precision != "fp32":
             warnings.warn(
@@ -363,13 +410,13 @@ class _ImageModelWrapper(Closeable):
         runner = self._make_runner()
         try:
             runner.activate()
-        except EngineError as exc:
+        except EngineCompatibilityError:
+            raise  # its provenance message already says what to rebuild with
+        except EngineLoadError as exc:
             # deserialize_cuda_engine cannot tell a corrupt file from a foreign version/GPU.
-            if "deserialize" not in str(exc):
-                raise
-            raise FileFormatError(
+            raise EngineLoadError(
                 f"{self.path} could not be loaded as a TensorRT engine: it is corrupt, truncated, "
-                "or was built by another TensorRT version or GPU model",
+                f"or was built by another TensorRT version or GPU model ({exc})",
                 hint="rebuild it here from the ONNX file: trtlab.build_engine('model.onnx', "
                 f"'{self.path.name}'), or pass the .onnx file to {type(self).__name__}",
             ) from exc
@@ -441,7 +488,7 @@ class _ImageModelWrapper(Closeable):
         """Non-batch dims against the engine profile, with a message naming the allowed range."""
         if self._profile is None:
             return
-        lo, hi = self._profile
+        lo, hi = self._profile.min, self._profile.max
         for axis in range(1, len(shape)):
             if not lo[axis] <= shape[axis] <= hi[axis]:
                 what = {1: "channels", 2: "height", 3: "width"}.get(axis, f"axis {axis}")
@@ -479,7 +526,11 @@ class _ImageModelWrapper(Closeable):
         return []
 
     def __repr__(self) -> str:
-        parts = [f"{self.path.name!r}", f"backend={self.backend}"]
+        try:
+            backend = self.backend
+        except TrtlabError:  # no usable backend here: the repr still shows, predict explains
+            backend = f"{self._requested_backend} (none usable here)"
+        parts = [f"{self.path.name!r}", f"backend={backend}"]
         if self._runner is not None and self._input is not None and self._output is not None:
             lo, hi = self._limits
             parts += [
@@ -494,8 +545,8 @@ class _ImageModelWrapper(Closeable):
         return f"<{type(self).__name__} " + " ".join(parts) + ">"
 
 
-def _profile_bounds(runner: Runner, name: str) -> tuple[Shape, Shape] | None:
-    """``(min_shape, max_shape)`` of input ``name`` in the engine's active profile (TensorRT)."""
+def _profile_bounds(runner: Runner, name: str) -> ShapeRange | None:
+    """The :class:`ShapeRange` of input ``name`` in the engine's active profile (TensorRT)."""
     if runner.backend != "tensorrt":
         return None
     engine = getattr(runner, "engine", None)
@@ -504,7 +555,7 @@ def _profile_bounds(runner: Runner, name: str) -> tuple[Shape, Shape] | None:
     for tensor in engine.inputs:
         if tensor.name == name and tensor.profiles:
             prof = tensor.profiles[int(getattr(engine, "profile", 0))]
-            return tuple(int(d) for d in prof.min), tuple(int(d) for d in prof.max)
+            return ShapeRange(prof.min, prof.opt, prof.max)
     return None
 
 
@@ -512,36 +563,42 @@ def _profile_bounds(runner: Runner, name: str) -> tuple[Shape, Shape] | None:
 class ONNXClassifierWrapper(_ImageModelWrapper):
     """Classify image batches with an ONNX model or a TensorRT engine: ``predict(x) -> [N, C]``.
 
-    >>> clf = ONNXClassifierWrapper("resnet50.onnx", np.float16)    # doctest: +SKIP
-    >>> clf.predict(batch).shape                                     # doctest: +SKIP
+    >>> clf = ONNXClassifierWrapper("resnet50.onnx", target_dtype=np.float16)  # doctest: +SKIP
+    >>> clf.predict(batch).shape                                                # doctest: +SKIP
     (5, 1000)
 
-    ``file``: ``.onnx`` (ONNX Runtime; with ``backend="auto"`` TensorRT where it is installed,
-    after a cached engine build with ``precision`` and a batch profile ``1..max_batch``) or a
-    TensorRT engine ``.engine``/``.trt``/``.plan``. ``target_dtype``: dtype of the returned
-    logits. ``num_classes``: optional check against the model's output (the count is always read
-    from the model). ``profiles`` overrides the build profile: ``{name: (min, opt, max)}``.
+    NVIDIA's quick-start forms all work, each checked against the model when it loads:
+    ``(file, target_dtype=...)`` (today's guide; ``(file, np.float16)`` too),
+    ``(file, [BATCH_SIZE, 1000], target_dtype=...)`` (older copies: the output shape) and
+    ``(file, 1000, target_dtype)`` (the class count). A class count or batch that does not match
+    the model raises :class:`~trtlab.errors.InputError`; the count is always read from the model.
+
+    ``file``: ``.onnx`` (``backend="auto"``: TensorRT where engines can be built here, after a
+    cached build with ``precision`` and batch ``1..max_batch``; else ONNX Runtime) or a TensorRT
+    engine ``.engine``/``.trt``/``.plan``. ``target_dtype``: dtype of the returned logits.
+    ``precision``: default :func:`trtlab.capabilities.default_precision` of the backend.
+    ``max_batch``: default the quick-start's ``BATCH_SIZE`` when given, else 32. ``profiles``
+    overrides the build profile (any form :func:`trtlab.trt.profiles.validate_profiles` reads).
     """
 
     def __init__(
         self,
         file: str | os.PathLike[str],
-        target_dtype: Any = np.float32,
+        num_classes: Any = None,
+        target_dtype: Any = None,
         *,
         backend: str = "auto",
-        num_classes: int | None = None,
-        precision: str = "fp32",
-        max_batch: int = 32,
-        profiles: Profiles | None = None,
+        precision: str | None = None,
+        max_batch: int | None = None,
+        profiles: ProfilesArg = None,
     ) -> None:
-        self.target_dtype = _check_target_dtype(target_dtype)
-        if num_classes is not None and (not _is_int(num_classes) or num_classes < 1):
-            raise InputError(
-                f"num_classes must be a positive int or None, got {num_classes!r}",
-                hint="leave it out: the class count is read from the model",
-            )
-        self._expected_classes = None if num_classes is None else int(num_classes)
+        classes, batch, dtype = _quickstart_arguments(num_classes, target_dtype)
+        self.target_dtype = _check_target_dtype(np.float32 if dtype is None else dtype)
+        self._expected_classes = classes
+        self._expected_batch = batch
         self._num_classes: int | None = None
+        if max_batch is None:
+            max_batch = 32 if batch is None else batch
         super().__init__(
             file, backend=backend, precision=precision, max_batch=max_batch, profiles=profiles
         )
@@ -559,12 +616,23 @@ class ONNXClassifierWrapper(_ImageModelWrapper):
         self._num_classes = dim if isinstance(dim, int) and dim >= 0 else None
         if self._num_classes is not None:
             self._check_classes(self._num_classes, out.name)
+        fixed = out.shape[0]
+        want = self._expected_batch
+        if want is not None and isinstance(fixed, int) and fixed >= 0 and fixed != want:
+            raise InputError(
+                f"output shape [{want}, ...] was given, but {self.path.name} has a fixed batch of "
+                f"{fixed} (output '{out.name}' {out.shape_str()})",
+                hint=f"pass [{fixed}, {self._num_classes or 'num_classes'}], or just "
+                "target_dtype=... (the shape is read from the model)",
+            )
         return out
 
     def _check_classes(self, found: int, output: str) -> None:
         if self._expected_classes is not None and found != self._expected_classes:
             raise InputError(
-                f"num_classes={self._expected_classes} was given, but {self.path.name} outputs "
+                f"num_classes={self._expected_classes} was given (the quick-start's class count "
+                f"or output shape [BATCH_SIZE, {self._expected_classes}]), but "
+                f"{self.path.name} outputs "
                 f"{found} classes (output '{output}' {[None, found]})",
                 hint=f"drop num_classes (it is read from the model) or pass num_classes={found}; "
                 "or check that this is the model you meant",
@@ -613,6 +681,24 @@ class ONNXClassifierWrapper(_ImageModelWrapper):
 
 
 # -- segmentation ---------------------------------------------------------------------------------
+def fit_into_profile(hw: tuple[int, int], profile: ShapeRange | None) -> tuple[int, int] | None:
+    """``(height, width)`` to resize an image to so it fits ``profile`` (axes 2, 3); None: it fits.
+
+    Scales both sides by one factor (aspect ratio kept), then clamps a side the profile cannot
+    hold at that ratio. Pure, so the rule is testable without an engine.
+    """
+    if profile is None or profile.rank != 4:
+        return None
+    h, w = hw
+    (hmin, wmin), (hmax, wmax) = profile.min[2:], profile.max[2:]
+    if hmin <= h <= hmax and wmin <= w <= wmax:
+        return None
+    scale = min(hmax / h, wmax / w) if h > hmax or w > wmax else max(hmin / h, wmin / w)
+    nh = min(max(round(h * scale), hmin), hmax)
+    nw = min(max(round(w * scale), wmin), wmax)
+    return nh, nw
+
+
 class SegmentationWrapper(_ImageModelWrapper):
     """Per-pixel classes from an FCN-style model: ``predict(x [N,3,H,W]) -> class map [N,H,W]``.
 
@@ -628,19 +714,17 @@ class SegmentationWrapper(_ImageModelWrapper):
         file: str | os.PathLike[str],
         *,
         backend: str = "auto",
-        precision: str = "fp32",
+        precision: str | None = None,
         max_batch: int = 4,
-        profiles: Profiles | None = None,
+        profiles: ProfilesArg = None,
     ) -> None:
         self.output_kind: str | None = None
         super().__init__(
             file, backend=backend, precision=precision, max_batch=max_batch, profiles=profiles
         )
 
-    def _dim_range(self, spec: TensorSpec, axis: int) -> tuple[int, int, int]:
-        if axis in (2, 3):
-            return DEFAULT_SEGMENTATION_SIZES
-        return super()._dim_range(spec, axis)
+    def _default_hw(self) -> tuple[int, int, int] | None:
+        return DEFAULT_SEGMENTATION_SIZES
 
     def _pick_output(self, outputs: list[TensorSpec]) -> TensorSpec:
         for out in outputs:
@@ -693,6 +777,25 @@ class SegmentationWrapper(_ImageModelWrapper):
 
         pil = load_image(image)
         x = preprocess_segmentation(pil, size=size)
+        self._load()  # the engine's profile decides whether x must shrink or grow
+        h, w = (int(d) for d in x.shape[1:])
+        fit = fit_into_profile((h, w), self._profile)
+        if fit is not None and self._profile is not None:
+            from PIL import Image as PILImage
+
+            lo, hi = self._profile.min, self._profile.max
+            warnings.warn(
+                f"segment(): the image is {h}x{w} after preprocessing, outside the engine's "
+                f"optimization profile (height {lo[2]}..{hi[2]}, width {lo[3]}..{hi[3]}); "
+                f"resized it to {fit[0]}x{fit[1]} (aspect ratio kept where the profile allows). "
+                "The class map has that size, the overlay the image's. To segment it unresized, "
+                "build with a wider profile: SegmentationWrapper(onnx_path, "
+                "profiles={'input': (min_shape, opt_shape, max_shape)})",
+                UserWarning,
+                stacklevel=2,
+            )
+            resized = pil.resize((fit[1], fit[0]), PILImage.Resampling.BILINEAR)
+            x = preprocess_segmentation(resized, size=None)
         class_map = self.predict(x[None])[0]
         return class_map, self.overlay(pil, class_map, alpha)
 
@@ -724,6 +827,7 @@ __all__ = [
     "SegmentationWrapper",
     "as_image_batch",
     "batch_limits",
+    "fit_into_profile",
     "plan_batches",
     "run_in_chunks",
 ]

@@ -1,4 +1,8 @@
-"""GPU test fixtures: skip (with the reason printed by ``pytest -rs``) where no GPU is usable."""
+"""GPU test fixtures: skip (with the reason printed by ``pytest -rs``) where no GPU is usable.
+
+The decision is :mod:`trtlab.capabilities`' (the same one ``runner(backend="auto")`` uses); the
+header line pytest prints shows what it found, so a skipped run says why at the top.
+"""
 
 from __future__ import annotations
 
@@ -7,34 +11,39 @@ import functools
 import pytest
 
 
+def pytest_report_header() -> str:
+    from trtlab import capabilities
+
+    return f"trtlab capabilities: {capabilities.probe().summary()}"
+
+
 @functools.cache
 def gpu_skip_reason() -> str | None:
     """Why CUDA tests cannot run here, or None when cuda-python and a GPU are usable."""
-    from trtlab import cuda
+    from trtlab import capabilities, cuda
     from trtlab.errors import TrtlabError
 
-    if not cuda.has_cuda_python():
-        return "cuda-python is not installed (pip install 'trtlab[gpu]')"
-    try:
+    missing = capabilities.probe().missing_for("gpu")
+    if missing:
+        return "; ".join(missing)
+    try:  # the probe saw a GPU; make sure CUDA can really open it from this process
         count = cuda.device_count(strict=True)
     except TrtlabError as exc:
         return f"no usable CUDA device: {str(exc.args[0]).splitlines()[0]}"
     if count < 1:
-        return "no CUDA device visible"
+        return "no CUDA device visible to cuda-python"
     return None
 
 
 @functools.cache
 def tensorrt_skip_reason() -> str | None:
-    """Why full-TensorRT tests cannot run here (they also need a GPU)."""
-    gpu = gpu_skip_reason()
-    if gpu:
-        return gpu
-    from trtlab.trt._compat import has_full_tensorrt
+    """Why full-TensorRT tests cannot run here (they also need a GPU and cuda-python)."""
+    from trtlab import capabilities
 
-    if not has_full_tensorrt():
-        return "the full TensorRT Python package (with the builder) is not installed"
-    return None
+    caps = capabilities.probe()
+    if caps.can_build_engines():
+        return gpu_skip_reason()
+    return "; ".join(caps.missing_for("build"))
 
 
 @pytest.fixture(scope="session")
@@ -47,7 +56,7 @@ def gpu() -> None:
 
 @pytest.fixture(scope="session")
 def tensorrt_gpu() -> None:
-    """Skip the test unless the full TensorRT and a GPU are usable."""
+    """Skip the test unless the full TensorRT, a GPU and cuda-python are usable."""
     reason = tensorrt_skip_reason()
     if reason:
         pytest.skip(reason)

@@ -305,3 +305,32 @@ def test_lean_runtime_rejects_garbage_plan_with_engine_error() -> None:
     assert "ENGINE_ERROR" in proc.stdout
     assert "could not deserialize" in proc.stdout
     assert "rebuild" in proc.stdout
+
+
+def test_bf16_pinned_roundtrip_and_torch_streams() -> None:
+    """B6 on real CUDA: a bfloat16 pinned buffer is typed, and torch streams are accepted."""
+    ml_dtypes = pytest.importorskip("ml_dtypes")
+    torch = pytest.importorskip("torch")
+    bf16 = np.dtype(ml_dtypes.bfloat16)
+    src = np.arange(64, dtype=np.float32).astype(bf16)
+    ts = torch.cuda.Stream()
+    with cuda.PinnedHostBuffer(src.shape, bf16) as pin, cuda.DeviceBuffer(src.nbytes) as dev:
+        assert pin.array.dtype == bf16
+        pin.array[:] = src
+        dev.copy_from_host(pin.array, stream=ts)  # a torch stream, not an int
+        ts.synchronize()
+        back = torch.empty(64, dtype=torch.bfloat16, device="cuda")
+        cuda.memcpy_dtod(int(back.data_ptr()), dev.ptr, src.nbytes)
+        assert back.float().cpu().tolist() == list(range(64))
+    assert cuda.stream_handle(ts) == ts.cuda_stream
+
+
+def test_device_array_views_in_torch() -> None:
+    torch = pytest.importorskip("torch")
+    x = np.random.default_rng(0).standard_normal((3, 5)).astype(np.float32)
+    with cuda.Stream() as s:
+        arr = cuda.DeviceArray.from_numpy(x, stream=s)
+        t = torch.as_tensor(arr, device="cuda")  # __cuda_array_interface__ v3 with its stream
+        assert torch.equal(t.cpu(), torch.from_numpy(x))
+        np.testing.assert_array_equal(arr.numpy(), x)
+        assert torch.equal(arr.torch().cpu(), torch.from_numpy(x))

@@ -3,7 +3,9 @@
 TensorRT cannot be installed on the test GPU machine, so the engine's arithmetic is done by torch
 kernels queued on the stream ``execute_async_v3`` receives. Everything around it is real: CUDA
 buffers, pinned staging, H2D/D2H copies, buffer growth, CUDA-graph capture and replay on the
-H100, and the zero-copy torch path.
+GPU, the zero-copy torch / device-array paths, torch streams, and several GPUs where present.
+
+Run on the GPU machine: ``pytest tests/gpu/test_engine_standin_gpu.py -v -rs``.
 """
 
 from __future__ import annotations
@@ -52,9 +54,9 @@ def test_cuda_graph_replay_on_gpu(standin: Any) -> None:
             np.testing.assert_array_equal(out["y"], 2 * x + 1)
             np.testing.assert_array_equal(out["idx"], np.arange(batch))
         assert eng.graph_disabled_reason is None, eng.graph_disabled_reason
-        assert eng._res.graphs  # graphs were captured and are being replayed
+        assert len(eng._res.graphs) == 1  # one graph per execution context, being replayed
         # replays do not call execute_async_v3: warm-up + capture per new signature only.
-        # New signatures: 4, 2, 8 (grows buffers, drops all graphs), then 4 again -> 4 x 2.
+        # New signatures: 4, 2, 8 (grows buffers), then 4 again -> 4 x 2.
         assert eng._res.context.executions == 8
 
 
@@ -93,3 +95,74 @@ def test_engine_cleanup_returns_gpu_memory(standin: Any) -> None:
     del eng2
     gc.collect()
     assert all(b.closed for b in buffers)
+
+
+def test_graph_recaptured_when_shapes_alternate(standin: Any) -> None:
+    """B1: shape changes without buffer growth; each change re-captures the one graph."""
+    with Engine(_faketrt.PLAN, use_cuda_graph=True) as eng:
+        for i, batch in enumerate([5, 5, 3, 3, 5, 5, 3]):
+            x = _x(batch, 20 + i)
+            np.testing.assert_array_equal(eng.infer({"x": x})["y"], 2 * x + 1)
+        assert eng.graph_disabled_reason is None, eng.graph_disabled_reason
+        assert eng._res.context.executions == 8  # 4 signatures x (warm-up + capture)
+
+
+def test_torch_stream_and_device_outputs_on_gpu(standin: Any) -> None:
+    """B6 + issue 8: torch streams accepted; device outputs stay on the GPU (no copies)."""
+    import torch
+
+    from trtlab.cuda import DeviceArray
+
+    with Engine(_faketrt.PLAN) as eng:
+        s = torch.cuda.Stream()
+        x = torch.randn(4, 4, device="cuda")
+        s.wait_stream(torch.cuda.current_stream())  # x was made on the current stream
+        with torch.cuda.stream(s):
+            out = eng.infer({"x": x}, stream=s)
+        s.synchronize()
+        assert torch.equal(out["y"], 2 * x + 1)
+        assert "x" not in eng._res.device  # the torch input was bound in place
+        xn = _x(3, 7)
+        dev = eng.infer({"x": xn}, outputs="device")
+        assert isinstance(dev["y"], DeviceArray)
+        np.testing.assert_array_equal(dev["y"].numpy(), 2 * xn + 1)
+        viewed = torch.as_tensor(dev["y"], device="cuda")  # __cuda_array_interface__ v3
+        assert torch.equal(viewed.cpu(), torch.from_numpy(2 * xn + 1))
+        chained = eng.infer({"x": dev["y"]}, outputs="numpy")
+        np.testing.assert_array_equal(chained["y"], 2 * (2 * xn + 1) + 1)
+        host = eng.infer({"x": x}, outputs="numpy")
+        np.testing.assert_array_equal(host["y"], (2 * x + 1).cpu().numpy())
+
+
+def test_host_output_and_plugins_on_gpu(monkeypatch: pytest.MonkeyPatch, standin: Any) -> None:
+    """B8: a HOST-located output is read from pinned memory; plugins initialized first."""
+    module = _faketrt.make_module(_faketrt.torch_kernel(), full=True)
+    monkeypatch.setattr(rt, "_import_runtime_module", lambda kind: module)
+    with Engine(_faketrt.PLAN_HOST_OUTPUT) as eng:
+        x = _x(6, 1)
+        out = eng.infer({"x": x})
+        assert out["y_shape"].tolist() == [6, 4]
+        np.testing.assert_array_equal(out["y"], 2 * x + 1)
+    with Engine(_faketrt.PLAN_PLUGINS) as eng:
+        assert eng.infer({"x": _x(1, 0)})["idx"].tolist() == [0]
+    assert module.calls.index("init_libnvinfer_plugins") < module.calls.index(
+        "deserialize_cuda_engine"
+    )
+
+
+def test_engine_on_second_gpu(standin: Any) -> None:
+    """B8: an engine on cuda:1 runs while cuda:0 is current, and leaves cuda:0 current."""
+    import torch
+
+    from trtlab import cuda
+
+    if torch.cuda.device_count() < 2:
+        pytest.skip("needs two GPUs (run on nvidia-h200-x2)")
+    cuda.set_device(0)
+    with Engine(_faketrt.PLAN, device=1) as eng:
+        assert cuda.current_device() == 0
+        x = _x(4, 2)
+        np.testing.assert_array_equal(eng.infer({"x": x})["y"], 2 * x + 1)
+        assert cuda.current_device() == 0
+        xt = torch.randn(2, 4, device="cuda:1")
+        assert torch.equal(eng.infer({"x": xt})["y"], 2 * xt + 1)

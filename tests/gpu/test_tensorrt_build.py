@@ -9,7 +9,6 @@ CUDA GPU are usable (fixture ``tensorrt_gpu`` in ``tests/gpu/conftest.py``). Wei
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 from typing import Any
 
@@ -142,11 +141,10 @@ def test_cache_hit_on_second_build(resnet_onnx: Path, tmp_path: Path) -> None:
         "cache": tmp_path / "engines",
     }
     first = build_engine(resnet_onnx, **kwargs)
-    start = time.perf_counter()
     second = build_engine(resnet_onnx, **kwargs)
+    # a hit is the same bytes without a build (no timing assertion: a loaded machine breaks those)
     assert not first.cache_hit and second.cache_hit
     assert second.engine == first.engine
-    assert time.perf_counter() - start < first.build_time_s
     _deserialize(second.engine)  # a cached engine loads on this TensorRT/GPU
 
 
@@ -196,8 +194,8 @@ def test_timing_cache_reuse(resnet_onnx: Path, tmp_path: Path) -> None:
         resnet_onnx, precision="fp16", timing_cache=cache_file, progress=False, cache=False
     )
     assert cache_file.stat().st_size >= size
-    # with every tactic already timed the second build is faster
-    assert second.build_time_s < first.build_time_s
+    # the speed-up from a warm timing cache is reported, not asserted (machine-speed dependent)
+    print(f"timing cache cold: {first.build_time_s:.1f} s, warm: {second.build_time_s:.1f} s")
 
 
 def test_progress_events_and_cancel(resnet_onnx: Path) -> None:
@@ -213,3 +211,119 @@ def test_progress_events_and_cancel(resnet_onnx: Path) -> None:
     tracker.on_event = lambda e: tracker.cancel()
     with pytest.raises(BuildError, match="cancelled"):
         build_engine(resnet_onnx, precision="fp16", progress=tracker, cache=False)
+
+
+# -- issue 11: version compatibility, provenance, shared timing cache ---------------------------
+@pytest.fixture(scope="module")
+def tiny_onnx(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    import torch
+
+    from trtlab.export import export_onnx
+    from trtlab.models import tiny_classifier
+
+    return export_onnx(
+        tiny_classifier(10),
+        tmp_path_factory.mktemp("tiny") / "tiny.onnx",
+        torch.zeros(1, 3, 32, 32),
+        input_names=["input"],
+        output_names=["logits"],
+        dynamic_axes={"input": {0: "N"}, "logits": {0: "N"}},
+    )
+
+
+def test_version_compatible_plan_needs_host_code_permission(
+    tiny_onnx: Path, tmp_path: Path
+) -> None:
+    """The contract tests/_faketrt_build.py encodes, checked against real TensorRT."""
+    import tensorrt as trt
+
+    from trtlab.trt._compat import LogCapture, trt_logger
+    from trtlab.trt.build import build_engine, inspect_engine
+    from trtlab.trt.provenance import read_provenance
+
+    result = build_engine(
+        tiny_onnx, tmp_path / "vc.engine", version_compatible=True, progress=False, cache=False
+    )
+    prov = read_provenance(tmp_path / "vc.engine")
+    assert prov is not None and prov.version_compatible and prov.trt_version == trt.__version__
+    runtime = trt.Runtime(trt_logger(trt, capture=LogCapture()))
+    assert runtime.deserialize_cuda_engine(result.engine) is None  # embedded lean runtime
+    runtime.engine_host_code_allowed = True
+    assert runtime.deserialize_cuda_engine(result.engine) is not None
+    assert inspect_engine(tmp_path / "vc.engine")  # provenance allows host code
+    slim = build_engine(
+        tiny_onnx, version_compatible=True, exclude_lean_runtime=True, progress=False, cache=False
+    )
+    assert len(slim.engine) < len(result.engine)  # the lean runtime is not embedded
+
+
+def test_version_compatible_plan_loads_in_lean_runtime(tiny_onnx: Path) -> None:
+    lean = pytest.importorskip("tensorrt_lean", reason="tensorrt_lean (lean runtime) not installed")
+    from trtlab.trt._compat import LogCapture, trt_logger
+    from trtlab.trt.build import build_engine
+
+    plain = build_engine(tiny_onnx, progress=False, cache=False)
+    vc = build_engine(
+        tiny_onnx, version_compatible=True, exclude_lean_runtime=True, progress=False, cache=False
+    )
+    runtime = lean.Runtime(trt_logger(lean, capture=LogCapture()))
+    assert runtime.deserialize_cuda_engine(plain.engine) is None
+    assert runtime.deserialize_cuda_engine(vc.engine) is not None
+
+
+def test_provenance_explains_a_mismatch(tiny_onnx: Path, tmp_path: Path) -> None:
+    import tensorrt as trt
+
+    from trtlab.errors import EngineCompatibilityError
+    from trtlab.trt.build import build_engine, gpu_identity
+    from trtlab.trt.provenance import check_provenance
+
+    build_engine(tiny_onnx, tmp_path / "e.engine", progress=False, cache=False)
+    name, cap = gpu_identity()
+    check_provenance(
+        tmp_path / "e.engine", trt_version=trt.__version__, gpu_name=name, compute_capability=cap
+    )
+    with pytest.raises(EngineCompatibilityError, match="built with TensorRT"):
+        check_provenance(
+            tmp_path / "e.engine", trt_version="99.0", gpu_name=name, compute_capability=cap
+        )
+
+
+def test_concurrent_builds_share_one_timing_cache(tiny_onnx: Path, tmp_path: Path) -> None:
+    """Two builds at once into one timing cache: the file stays loadable and keeps both."""
+    import threading
+
+    import tensorrt as trt
+
+    from trtlab.trt._compat import LogCapture, trt_logger
+    from trtlab.trt.build import build_engine
+
+    def keys(path: Path) -> int:
+        builder = trt.Builder(trt_logger(trt, capture=LogCapture()))
+        cache = builder.create_builder_config().create_timing_cache(path.read_bytes())
+        assert cache is not None
+        return len(cache.queryKeys())
+
+    alone = {}
+    for precision in ("fp32", "fp16"):
+        path = tmp_path / f"{precision}.cache"
+        build_engine(tiny_onnx, precision=precision, timing_cache=path, progress=False, cache=False)
+        alone[precision] = keys(path)
+    shared = tmp_path / "shared.cache"
+    errors: list[BaseException] = []
+
+    def run(precision: str) -> None:
+        try:
+            build_engine(
+                tiny_onnx, precision=precision, timing_cache=shared, progress=False, cache=False
+            )
+        except BaseException as exc:  # reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run, args=(p,)) for p in ("fp32", "fp16")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+    assert keys(shared) >= max(alone.values())

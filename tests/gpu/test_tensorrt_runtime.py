@@ -117,7 +117,9 @@ def test_cuda_graph_replay_matches_plain_run(resnet: Any) -> None:
             got = graphed.infer({"input": x})["logits"]
             np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5)
         assert graphed.graph_disabled_reason is None
-        assert len(graphed._res.graphs) == 2  # one graph per input-shape signature
+        # one graph per execution context (TensorRT ties a graph to the context's state): the
+        # last shape change (1 -> 2) re-captured it for batch 2
+        assert list(graphed._res.graphs) == [(("input", (2, 3, 224, 224)),)]
 
 
 def test_torch_zero_copy_path(resnet: Any) -> None:
@@ -130,6 +132,26 @@ def test_torch_zero_copy_path(resnet: Any) -> None:
         assert isinstance(out, torch.Tensor) and out.is_cuda and out.shape == (2, 1000)
         ref = eng.infer({"input": x.cpu().numpy()})["logits"]
         np.testing.assert_allclose(out.cpu().numpy(), ref, rtol=1e-5, atol=1e-5)
+        # a torch stream is accepted as is (B6), and outputs="numpy" copies back
+        s = torch.cuda.Stream()
+        host = eng.infer({"input": x}, stream=s, outputs="numpy")["logits"]
+        np.testing.assert_allclose(host, ref, rtol=1e-5, atol=1e-5)
+
+
+def test_device_outputs_real_tensorrt(resnet: Any) -> None:
+    """numpy in, DeviceArray out, fed back as a device input: no host round trip."""
+    from trtlab.cuda import DeviceArray
+    from trtlab.trt.runtime import Engine
+
+    x = np.random.default_rng(1).standard_normal((2, 3, 224, 224), np.float32)
+    with Engine(resnet[1]) as eng:
+        ref = eng.infer({"input": x})["logits"]
+        dev = eng.infer({"input": x}, outputs="device")["logits"]
+        assert isinstance(dev, DeviceArray) and dev.shape == (2, 1000)
+        np.testing.assert_allclose(dev.numpy(), ref, rtol=1e-5, atol=1e-5)
+        xd = DeviceArray.from_numpy(x, stream=eng.stream)
+        again = eng.infer({"input": xd}, outputs="numpy")["logits"]
+        np.testing.assert_allclose(again, ref, rtol=1e-5, atol=1e-5)
 
 
 def test_runner_parity_with_onnxruntime_fcn(fcn: Any) -> None:

@@ -83,6 +83,9 @@ class FakeCudart:
     freed: list[int] = field(default_factory=list)
     calls: list[str] = field(default_factory=list)
     clock: float = 0.0
+    current: int = 0  # cudaSetDevice / cudaGetDevice (per process here, per thread in CUDA)
+    #: sticky error of the last failed asynchronous call, read and reset by cudaGetLastError
+    last_error: cudaError_t = cudaError_t.cudaSuccess
     _ids: Any = field(default_factory=lambda: itertools.count(0x1000, 0x10))
 
     # enums and constants, as module attributes
@@ -107,6 +110,12 @@ class FakeCudart:
             op()
         return OK
 
+    def is_device_ptr(self, ptr: int) -> bool:
+        """True when ``ptr`` lies in memory from cudaMalloc (the stand-in TensorRT asks)."""
+        return any(
+            base <= int(ptr) < base + len(buf) for base, buf in self.memory.items() if base >= 0
+        )
+
     def used_bytes(self) -> int:
         return sum(len(buf) for buf in self.memory.values())
 
@@ -122,12 +131,19 @@ class FakeCudart:
         return OK, self.devices
 
     def cudaGetDevice(self) -> tuple[cudaError_t, int]:
-        return OK, 0
+        return OK, self.current
 
     def cudaSetDevice(self, device: int) -> tuple[cudaError_t]:
+        self.calls.append("cudaSetDevice")
         if not 0 <= device < self.devices:
             return (cudaError_t.cudaErrorInvalidDevice,)
+        self.current = int(device)
         return (OK,)
+
+    def cudaGetLastError(self) -> tuple[cudaError_t]:
+        self.calls.append("cudaGetLastError")
+        err, self.last_error = self.last_error, cudaError_t.cudaSuccess
+        return (err,)
 
     def cudaDeviceSynchronize(self) -> tuple[cudaError_t]:
         return (OK,)
@@ -208,7 +224,8 @@ class FakeCudart:
         if err := self._failing("cudaMemcpyAsync"):
             return (err,)
         if int(stream) in self.capturing and "cudaMemcpyAsync" in self.fail_in_capture:
-            return (self.fail_in_capture["cudaMemcpyAsync"],)
+            self.last_error = self.fail_in_capture["cudaMemcpyAsync"]
+            return (self.last_error,)
         d, s, count = int(dst), int(src), int(n)
         return (self._queue(int(stream), lambda: ctypes.memmove(d, s, count)),)
 

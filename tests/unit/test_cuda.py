@@ -310,3 +310,78 @@ def test_device_ptr_accepts_many_things(fake: FakeCudart) -> None:
         cuda.device_ptr("nope")
     with pytest.raises(DTypeError):
         cuda.device_ptr(True)
+
+
+# -- contract fixes (issue 11, B6/B1/B8) ----------------------------------------------------------
+def test_pinned_buffer_with_ml_dtypes_is_typed_not_void(fake: FakeCudart) -> None:
+    """B6: bfloat16's array-interface typestr is '<V2'; the view must still be bfloat16."""
+    ml_dtypes = pytest.importorskip("ml_dtypes")
+    for name in ("bfloat16", "float8_e4m3fn"):
+        dt = np.dtype(getattr(ml_dtypes, name))
+        with cuda.PinnedHostBuffer((2, 3), dt) as buf:
+            arr = buf.array
+            assert arr.dtype == dt and arr.shape == (2, 3), name
+            arr[:] = np.arange(6, dtype=np.float32).reshape(2, 3).astype(dt)
+            assert buf.array.astype(np.float32).tolist() == [[0, 1, 2], [3, 4, 5]]
+            assert arr.base is not None  # the view keeps the buffer alive
+
+
+class _TorchLikeStream:
+    def __init__(self, handle: int) -> None:
+        self.cuda_stream = handle
+
+
+class _ProtocolStream:
+    def __init__(self, handle: int) -> None:
+        self._handle = handle
+
+    def __cuda_stream__(self) -> tuple[int, int]:
+        return (0, self._handle)
+
+
+def test_stream_handle_accepts_every_stream_kind(fake: FakeCudart) -> None:
+    """B6: torch streams (.cuda_stream), ints, trtlab streams and the CUDA stream protocol."""
+    with cuda.Stream() as s:
+        h = s.handle
+        for obj in (s, h, np.int64(h), _TorchLikeStream(h), _ProtocolStream(h)):
+            assert cuda.stream_handle(obj) == h, obj
+        for bad in ("0", True, 1.5, None):
+            with pytest.raises(InputError, match="expected a CUDA stream"):
+                cuda.stream_handle(bad)
+        # the async copies take a torch-style stream too
+        buf = cuda.DeviceBuffer(16)
+        buf.copy_from_host(np.arange(4, dtype=np.float32), stream=_TorchLikeStream(h))
+        assert buf.copy_to_host(dtype=np.float32).tolist() == [0, 1, 2, 3]
+
+
+def test_clear_last_error_reads_and_resets(fake: FakeCudart) -> None:
+    fake.last_error = cudaError_t.cudaErrorStreamCaptureInvalidated
+    assert cuda.clear_last_error() == "cudaErrorStreamCaptureInvalidated"
+    assert fake.last_error == cudaError_t.cudaSuccess
+    assert cuda.clear_last_error() is None
+
+
+def test_device_guard_restores_the_callers_device(fake: FakeCudart) -> None:
+    fake.devices = 2
+    with cuda.device_guard(1):
+        assert cuda.current_device() == 1
+    assert cuda.current_device() == 0
+    fake.calls.clear()
+    with cuda.device_guard(0):  # already current: no cudaSetDevice at all
+        pass
+    assert "cudaSetDevice" not in fake.calls
+
+
+def test_device_array_roundtrip_and_interface(fake: FakeCudart) -> None:
+    x = np.arange(12, dtype=np.float32).reshape(3, 4)
+    with cuda.Stream() as s:
+        arr = cuda.DeviceArray.from_numpy(x, stream=s)
+        assert arr.shape == (3, 4) and arr.dtype == np.float32 and arr.nbytes == 48
+        cai = arr.__cuda_array_interface__
+        assert cai["shape"] == (3, 4) and cai["typestr"] == "<f4" and cai["version"] == 3
+        assert cai["data"] == (arr.ptr, False) and cai["stream"] == s.handle
+        np.testing.assert_array_equal(arr.numpy(), x)
+        assert cuda.device_ptr(arr) == arr.ptr
+        assert "DeviceArray [3, 4] float32" in repr(arr)
+    empty = cuda.DeviceArray.empty((0, 4), np.float32)
+    assert empty.numpy().shape == (0, 4) and "stream" not in empty.__cuda_array_interface__

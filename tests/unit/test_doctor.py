@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import ast
 import importlib
 import json
+from pathlib import Path
 
 import pytest
 
 import trtlab
+from trtlab import capabilities as machine
 from trtlab._lazy import has_module
-from trtlab.doctor import CAPABILITIES, Check, DoctorReport, capabilities, doctor, gpu_present
+from trtlab.doctor import CAPABILITIES, Check, DoctorReport, capabilities, doctor
 
 # ``trtlab.doctor`` is both a submodule and a function; import_module always gives the module
 doctor_module = importlib.import_module("trtlab.doctor")
@@ -54,15 +57,49 @@ def test_capabilities_match_the_machine(report: DoctorReport) -> None:
     assert caps <= set(CAPABILITIES)
     assert {"cpu", "torch", "torchvision", "onnx", "onnxruntime"} <= caps
     assert ("tensorrt" in caps) == has_module("tensorrt")
-    assert ("gpu" in caps) == gpu_present()
+    assert ("gpu" in caps) == machine.probe().gpu
     assert ("tensorrt-lean" in caps) == (
         has_module("tensorrt_lean") or has_module("tensorrt_lean_bindings")
     )
     assert ("widgets" in caps) == has_module("ipywidgets")
     assert report.cpu_path_ok is True
-    assert report.tensorrt_path_ok == ({"tensorrt", "gpu"} <= caps)
-    assert report.preferred_backend == ("tensorrt" if report.tensorrt_path_ok else "onnxruntime")
-    assert capabilities() == frozenset(capabilities())
+    assert report.tensorrt_path_ok == ({"tensorrt", "gpu", "cuda-python"} <= caps)
+    assert report.tensorrt_path_ok == machine.can_build_engines()
+    assert report.preferred_backend == machine.select_backend("onnx")
+    # the light set (%%requires) and the doctor's agree wherever the doctor saw things import
+    assert caps <= capabilities() == machine.requirement_set()
+
+
+def test_preferred_backend_is_the_capabilities_rule() -> None:
+    """TensorRT and a GPU without cuda-python: "auto" is ONNX Runtime, and the summary says why."""
+    r = DoctorReport([Check("x", "ok")], {"cpu", "torch", "onnxruntime", "tensorrt", "gpu"})
+    assert not r.tensorrt_path_ok
+    assert r.preferred_backend == "onnxruntime"
+    assert "cuda-python" in r.summary()
+    full = DoctorReport([Check("x", "ok")], r.capabilities | {"cuda-python"})
+    assert full.tensorrt_path_ok and full.preferred_backend == "tensorrt"
+    lean = DoctorReport([Check("x", "ok")], {"cpu", "onnxruntime", "tensorrt-lean", "gpu"})
+    assert lean.preferred_backend == "onnxruntime" and "lean" in lean.summary()
+    assert DoctorReport([], {"cpu"}).preferred_backend == "none"
+
+
+def test_no_core_module_imports_the_doctor() -> None:
+    """doctor is a report over trtlab.capabilities; only the user surfaces may import it."""
+    root = Path(trtlab.__file__).parent
+    surfaces = {root / "doctor.py", root / "cli.py", root / "__init__.py"}
+    offenders = []
+    for path in sorted(root.rglob("*.py")):
+        if path in surfaces or "widgets" in path.parts:
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = []
+            if isinstance(node, ast.ImportFrom) and node.module:
+                names = [node.module] + [f"{node.module}.{a.name}" for a in node.names]
+            elif isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            if "trtlab.doctor" in names:
+                offenders.append(str(path.relative_to(root)))
+    assert offenders == []
 
 
 def test_cpu_path_needs_all_four() -> None:

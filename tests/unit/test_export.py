@@ -6,7 +6,6 @@ small example sizes and checked against torch with ONNX Runtime at two batch / i
 
 from __future__ import annotations
 
-import os
 import time
 import warnings
 from pathlib import Path
@@ -19,7 +18,7 @@ import pytest
 import torch
 
 from trtlab import models
-from trtlab.errors import DTypeError, ExportError, FileFormatError, InputError, WeightsError
+from trtlab.errors import DTypeError, ExportError, InputError, WeightsError
 from trtlab.export import (
     ExportedPath,
     OnnxFromTorch,
@@ -29,6 +28,7 @@ from trtlab.export import (
     model_onnx_path,
 )
 
+TORCH_MM = ".".join(torch.__version__.split("+")[0].split(".")[:2])
 CLF_AXES = {"input": {0: "batch"}, "logits": {0: "batch"}}
 SEG_AXES = {
     "input": {0: "batch", 2: "height", 3: "width"},
@@ -169,7 +169,7 @@ def test_onnx_from_torch_loader(tiny_classifier: Any, tmp_path: Path) -> None:
 def test_export_model_is_cached(monkeypatch: pytest.MonkeyPatch) -> None:
     first = export_model("tiny_classifier", exporter="legacy")
     assert isinstance(first, ExportedPath) and isinstance(first, Path)
-    assert first.name == "tiny_classifier-random-opset18-legacy.onnx"
+    assert first.name == f"tiny_classifier-random-opset18-legacy-torch{TORCH_MM}.onnx"
     assert first == model_onnx_path("tiny_classifier", "random", 18, "legacy")
     assert not first.cached and first.weights == "random" and first.seconds > 0
     mtime = first.stat().st_mtime_ns
@@ -195,55 +195,16 @@ def test_export_model_offline_names_random(monkeypatch: pytest.MonkeyPatch, tmp_
     with pytest.warns(models.RandomWeightsWarning) as record:
         out = export_model("resnet50")
     assert len(record) == 1
-    assert out.name == "resnet50-random-opset18.onnx" and out.weights == "random"
+    assert out.name == f"resnet50-random-opset18-torch{TORCH_MM}.onnx" and out.weights == "random"
     assert (
         model_onnx_path("resnet50", "IMAGENET1K_V1", 18).name
-        == "resnet50-IMAGENET1K_V1-opset18.onnx"
+        == f"resnet50-IMAGENET1K_V1-opset18-torch{TORCH_MM}.onnx"
     )
     with pytest.raises(WeightsError, match=r"resnet50-0676ba61\.pth"):
         export_model("resnet50", strict=True)
 
 
-# -- check_onnx --------------------------------------------------------------------------------
-
-
-def test_check_onnx_summary(tiny_segmenter_onnx: Path) -> None:
-    s = check_onnx(tiny_segmenter_onnx)
-    assert s.opset == 18 and s.ir_version >= 8 and "pytorch" in s.producer
-    assert [i.name for i in s.inputs] == ["input"] and s.inputs[0].dtype == np.float32
-    assert s.outputs[0].shape == ("batch", "height", "width") and s.outputs[0].dtype == np.int64
-    assert s.op_histogram["ArgMax"] == 1 and s.op_histogram["Conv"] == 2
-    n_params = sum(p.numel() for p in models.tiny_segmenter().parameters())
-    assert s.num_parameters >= n_params and s.num_nodes == sum(s.op_histogram.values())
-    text, html = str(s), s._repr_html_()
-    for needle in ("input: float32 [batch, 3, height, width]", "ArgMax", f"{s.num_parameters:,}"):
-        assert needle in text and needle in html
-
-
-def test_check_onnx_errors(tmp_path: Path, tiny_classifier_onnx: Path) -> None:
-    with pytest.raises(FileFormatError, match=r"missing\.onnx"):
-        check_onnx(tmp_path / "missing.onnx")
-    junk = tmp_path / "junk.onnx"
-    junk.write_bytes(os.urandom(64) + b"\xff" * 64)
-    with pytest.raises(FileFormatError, match="junk"):
-        check_onnx(junk)
-    truncated = tmp_path / "cut.onnx"
-    truncated.write_bytes(tiny_classifier_onnx.read_bytes()[:500])
-    with pytest.raises(FileFormatError, match="cut"):
-        check_onnx(truncated)
-    from onnx import TensorProto, helper
-
-    bad = helper.make_model(
-        helper.make_graph(
-            [helper.make_node("Relu", ["x"], ["y"]), helper.make_node("Relu", ["nope"], ["z"])],
-            "g",
-            [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1])],
-            [helper.make_tensor_value_info("z", TensorProto.FLOAT, [1])],
-        )
-    )
-    onnx.save(bad, str(tmp_path / "invalid.onnx"))
-    with pytest.raises(ExportError, match="checker"):
-        check_onnx(tmp_path / "invalid.onnx")
+# check_onnx's own tests (summary, file errors) moved with it to test_onnx_meta.py.
 
 
 # -- the real models (random weights), exported once ------------------------------------------

@@ -51,6 +51,19 @@ def test_cli_and_magics_modules_are_light() -> None:
     assert out.stdout.strip() == "[]"
 
 
+def test_capabilities_module_is_light() -> None:
+    """The module every layer asks must not pull in what it reports on."""
+    heavy = (*HEAVY, "tensorrt_lean", "tensorrt_lean_bindings", "tensorrt_bindings", "cuda")
+    code = (
+        "import sys, trtlab.capabilities, trtlab._tables, trtlab.trt._compat; "
+        f"print([m for m in {heavy!r} if m in sys.modules])"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
+    )
+    assert out.stdout.strip() == "[]"
+
+
 @pytest.mark.parametrize("name", sorted(trtlab.__all__))
 def test_public_name_resolves(name: str) -> None:
     module = trtlab._LAZY.get(name)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from collections.abc import Iterator
 from typing import Any
 
@@ -11,7 +13,9 @@ pytest.importorskip("IPython")
 from IPython.core.error import UsageError
 from IPython.core.interactiveshell import InteractiveShell
 
-from trtlab.doctor import CAPABILITIES, capabilities
+from trtlab import capabilities as machine
+from trtlab.capabilities import REQUIREMENTS as CAPABILITIES
+from trtlab.capabilities import requirement_set as capabilities
 from trtlab.errors import InputError
 from trtlab.magics import (
     make_requires_magic,
@@ -98,3 +102,34 @@ def test_errors_inside_the_cell_fail_the_cell(shell: Any) -> None:
     result = shell.run_cell("%%requires cpu\n1 / 0")
     assert not result.success
     assert "raised an error" in str(result.error_in_exec)
+
+
+def test_default_magic_asks_capabilities(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without an injected set, ``%%requires`` uses trtlab.capabilities (not a doctor run)."""
+    ran: list[str] = []
+
+    class FakeShell:
+        def run_cell(self, cell: str, store_history: bool = False) -> Any:
+            ran.append(cell)
+            return type("Result", (), {"error_before_exec": None, "error_in_exec": None})()
+
+    gpu_host = machine.Capabilities(gpu=True, cuda_python=True, tensorrt_full=True)
+    monkeypatch.setattr(machine, "probe", lambda refresh=False: gpu_host)
+    magic = make_requires_magic(FakeShell())
+    magic("tensorrt gpu cuda", "x = 1")
+    assert ran == ["x = 1"]
+
+
+def test_requires_imports_no_doctor_and_no_heavy_library() -> None:
+    code = (
+        "import sys, trtlab.magics as m\n"
+        "class S:\n"
+        "    def run_cell(self, cell, store_history=False):\n"
+        "        return type('R', (), {'error_before_exec': None, 'error_in_exec': None})()\n"
+        "m.make_requires_magic(S())('cpu', 'x = 1')\n"
+        "print([n for n in ('trtlab.doctor', 'torch', 'onnxruntime', 'onnx') if n in sys.modules])"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
+    )
+    assert out.stdout.strip().splitlines()[-1] == "[]"

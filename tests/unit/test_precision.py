@@ -10,11 +10,13 @@ from _legacy_export import legacy_export
 
 from trtlab.errors import ConfigError, InputError
 from trtlab.trt.precision import (
+    FP32_OPS,
     BuildPlan,
     bfloat16_bits_to_float32,
     convert_onnx_precision,
     normalize_precision,
     onnx_float_types,
+    ort_parity_skip,
     plan_precision,
 )
 
@@ -188,3 +190,121 @@ def test_plan_strongly_typed_override() -> None:
     assert plan.builder_flags == ()
     with pytest.raises(ConfigError, match="strongly typed"):
         plan_precision("fp16", V11, strongly_typed=False)
+
+
+# -- TensorRT 11 FP16 conversion: ops kept in FP32, useless Casts removed (issue 11 B4) ----------
+def _elem_types(path: Path) -> dict[str, int]:
+    model = onnx.shape_inference.infer_shapes(onnx.load(str(path)))
+    types = {t.name: t.data_type for t in model.graph.initializer}
+    for v in (*model.graph.input, *model.graph.value_info, *model.graph.output):
+        types[v.name] = v.type.tensor_type.elem_type
+    return types
+
+
+def test_fp16_keeps_argmax_softmax_topk_in_fp32(tmp_path: Path) -> None:
+    """ArgMax/Softmax/TopK read FP32 data in the converted graph (FP16 flips near-ties)."""
+    from onnx import TensorProto, helper
+
+    k = helper.make_tensor("k", TensorProto.INT64, [1], [3])
+    w = helper.make_tensor("w", TensorProto.FLOAT, [8, 8], np.eye(8, dtype=np.float32).ravel())
+    nodes = [
+        helper.make_node("MatMul", ["input", "w"], ["mm"]),
+        helper.make_node("Softmax", ["mm"], ["prob"], axis=-1),
+        helper.make_node("ArgMax", ["mm"], ["cls"], axis=-1, keepdims=0),
+        helper.make_node("TopK", ["mm", "k"], ["top", "idx"], axis=-1),
+    ]
+    graph = helper.make_graph(
+        nodes,
+        "heads",
+        [helper.make_tensor_value_info("input", TensorProto.FLOAT, ["N", 8])],
+        [
+            helper.make_tensor_value_info("prob", TensorProto.FLOAT, ["N", 8]),
+            helper.make_tensor_value_info("cls", TensorProto.INT64, ["N"]),
+            helper.make_tensor_value_info("top", TensorProto.FLOAT, ["N", 3]),
+        ],
+        initializer=[w, k],
+    )
+    src = tmp_path / "heads.onnx"
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18)]), str(src))
+    dst = convert_onnx_precision(src, tmp_path / "heads16.onnx", "fp16")
+    model = onnx.load(str(dst))
+    types = _elem_types(dst)
+    for node in model.graph.node:
+        if node.op_type in FP32_OPS:
+            assert types[node.input[0]] == TensorProto.FLOAT, (node.op_type, node.input[0])
+    assert any(t.data_type == TensorProto.FLOAT16 for t in model.graph.initializer)
+    x = np.random.default_rng(3).standard_normal((5, 8)).astype(np.float32)
+    sess = ort.InferenceSession(str(dst), providers=["CPUExecutionProvider"])
+    ref = ort.InferenceSession(str(src), providers=["CPUExecutionProvider"])
+    got, want = sess.run(None, {"input": x}), ref.run(None, {"input": x})
+    np.testing.assert_array_equal(got[1], want[1])
+
+
+def test_fp16_segmenter_argmax_reads_fp32_without_round_trip(
+    segmenter_onnx: Path, tmp_path: Path
+) -> None:
+    """Resize (kept FP32) feeds ArgMax directly: no FP32 -> FP16 -> FP32 Cast pair between."""
+    dst = convert_onnx_precision(segmenter_onnx, tmp_path / "seg16.onnx", "fp16")
+    model = onnx.load(str(dst))
+    types = _elem_types(dst)
+    (argmax,) = [n for n in model.graph.node if n.op_type == "ArgMax"]
+    assert types[argmax.input[0]] == onnx.TensorProto.FLOAT
+    producers = {o: n for n in model.graph.node for o in n.output}
+    for node in model.graph.node:
+        if node.op_type == "Cast":
+            first = producers.get(node.input[0])
+            assert first is None or first.op_type != "Cast", (
+                f"Cast pair {first.name} -> {node.name}"
+            )
+    x = np.random.default_rng(1).standard_normal((1, 3, 24, 40)).astype(np.float32)
+    assert float(np.mean(_run(segmenter_onnx, x) == _run(dst, x))) > 0.97
+
+
+def test_casts_that_only_feed_shape_are_dropped(tmp_path: Path) -> None:
+    from onnx import TensorProto, helper
+
+    nodes = [
+        helper.make_node("Shape", ["input"], ["shape"]),
+        helper.make_node("Relu", ["input"], ["act"]),
+        helper.make_node("Shape", ["act"], ["shape2"]),
+        helper.make_node("Add", ["act", "act"], ["output"]),
+    ]
+    graph = helper.make_graph(
+        nodes,
+        "shapes",
+        [helper.make_tensor_value_info("input", TensorProto.FLOAT, ["N", 4])],
+        [
+            helper.make_tensor_value_info("output", TensorProto.FLOAT, ["N", 4]),
+            helper.make_tensor_value_info("shape", TensorProto.INT64, [2]),
+            helper.make_tensor_value_info("shape2", TensorProto.INT64, [2]),
+        ],
+    )
+    src = tmp_path / "shapes.onnx"
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18)]), str(src))
+    dst = convert_onnx_precision(src, tmp_path / "shapes16.onnx", "fp16")
+    model = onnx.load(str(dst))
+    consumers: dict[str, list[str]] = {}
+    for node in model.graph.node:
+        for name in node.input:
+            consumers.setdefault(name, []).append(node.op_type)
+    for node in model.graph.node:
+        if node.op_type == "Cast":
+            assert set(consumers.get(node.output[0], [])) != {"Shape"}, node.name
+    shape_inputs = [n.input[0] for n in model.graph.node if n.op_type == "Shape"]
+    assert "input" in shape_inputs  # reads the FP32 graph input directly
+    x = np.ones((3, 4), np.float32)
+    out = ort.InferenceSession(str(dst), providers=["CPUExecutionProvider"]).run(None, {"input": x})
+    assert list(out[1]) == [3, 4] and list(out[2]) == [3, 4]
+
+
+def test_bf16_graph_is_for_tensorrt_only(segmenter_onnx: Path, tmp_path: Path) -> None:
+    """B5: ONNX Runtime and onnx.checker (full) refuse BF16 Conv at opset 18: the skip is honest."""
+    dst = convert_onnx_precision(segmenter_onnx, tmp_path / "seg_bf16.onnx", "bf16")
+    reason = ort_parity_skip("bf16")
+    assert reason is not None and "ONNX Runtime" in reason and "bfloat16" in reason
+    assert ort_parity_skip("fp16") is None and ort_parity_skip("float32") is None
+    assert "TensorRT only" in onnx.load(str(dst)).doc_string
+    with pytest.raises(Exception, match="bfloat16"):
+        ort.InferenceSession(str(dst), providers=["CPUExecutionProvider"])
+    with pytest.raises(onnx.shape_inference.InferenceError, match="bfloat16"):
+        onnx.checker.check_model(onnx.load(str(dst)), full_check=True)

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from trtlab import capabilities
 from trtlab.errors import BackendError, InputError
 from trtlab.quickstart import QuickstartResult, run_quickstart
-from trtlab.runners import tensorrt_available
 
 pytestmark = pytest.mark.timeout(900)
 
@@ -31,9 +31,9 @@ def first_run(shared_cache: Path) -> tuple[QuickstartResult, list[str]]:
 
 def test_numbers(first_run: tuple[QuickstartResult, list[str]]) -> None:
     r, _ = first_run
-    expected = "tensorrt" if tensorrt_available() else "onnxruntime"
+    expected = capabilities.select_backend("onnx")
     assert r.backend == expected
-    assert r.precision == ("fp16" if expected == "tensorrt" else "fp32")
+    assert r.precision == capabilities.default_precision(expected)
     if r.precision == "fp32":
         assert r.rel_l2 < 1e-5
         assert r.top1_agreement == 1.0
@@ -101,9 +101,28 @@ def test_argument_errors() -> None:
         run_quickstart(backend="tvm", out=None)
     with pytest.raises(InputError, match="iterations"):
         run_quickstart(iterations=0, out=None)
-    if not tensorrt_available():
+    with pytest.raises(InputError, match="precision"):
+        run_quickstart(precision="int8", out=None)
+    if not capabilities.can_build_engines():
         with pytest.raises(BackendError, match="needs TensorRT"):
             run_quickstart(backend="tensorrt", out=None)
+
+
+def test_arguments_are_checked_before_the_model_loads(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 9: `quickstart --images missing.jpg` used to load and export ResNet-50 first."""
+    from trtlab.errors import FileFormatError
+
+    def forbidden(*_a: object, **_k: object) -> None:
+        pytest.fail("the model was loaded before the arguments were checked")
+
+    monkeypatch.setattr("trtlab.models.load_model", forbidden)
+    monkeypatch.setattr("trtlab.export.export_model", forbidden)
+    with pytest.raises(FileFormatError, match=r"missing\.jpg does not exist"):
+        run_quickstart(images=[tmp_path / "missing.jpg"], out=None)
+    with pytest.raises(FileFormatError, match="is a folder"):
+        run_quickstart(images=[tmp_path], out=None)
 
 
 def test_threads_setting_is_given_back_to_the_caller() -> None:

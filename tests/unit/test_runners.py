@@ -161,7 +161,7 @@ def test_input_validation(
 
 
 def test_ort_missing_and_corrupt_files(tmp_path: Path) -> None:
-    with pytest.raises(FileFormatError, match="not found"):
+    with pytest.raises(FileFormatError, match="does not exist"):
         OnnxRuntimeRunner(tmp_path / "nope.onnx")
     bad = tmp_path / "bad.onnx"
     bad.write_bytes(b"this is not a protobuf")
@@ -223,10 +223,10 @@ def test_ort_int64_output(tmp_path: Path) -> None:
 def test_available_backends_here() -> None:
     found = available_backends()
     assert found[:2] == ["torch", "onnxruntime"]
-    from trtlab._lazy import has_module
-    from trtlab.doctor import gpu_present
+    from trtlab import capabilities
 
-    assert ("tensorrt" in found) == (has_module("tensorrt") and gpu_present())
+    # tensorrt only where engines can be built: full TensorRT, a GPU *and* cuda-python
+    assert ("tensorrt" in found) == capabilities.can_build_engines()
 
 
 def test_runner_dispatch(tiny_model: torch.nn.Module, tiny_onnx: Path, tmp_path: Path) -> None:
@@ -310,3 +310,47 @@ def test_fp32_precision_pins_and_restores_the_tf32_switches() -> None:
     with fp32_precision(torch, tf32=True):
         assert conv.fp32_precision == "tf32"
     assert (conv.fp32_precision, torch.backends.cuda.matmul.fp32_precision) == before
+
+
+def test_check_false_is_the_same_call_without_validation(
+    tiny_model: torch.nn.Module, tiny_onnx: Path
+) -> None:
+    x = _x(2)
+    for r in (
+        OnnxRuntimeRunner(tiny_onnx, threads=1),
+        TorchRunner(tiny_model, example_inputs=_x(1), output_names=["logits"]),
+    ):
+        checked = r(x)["logits"]
+        np.testing.assert_array_equal(r({"input": x}, check=False)["logits"], checked)
+        np.testing.assert_array_equal(r(x, check=False)["logits"], checked)
+        # validated calls still explain a wrong dtype; unchecked ones leave it to the backend
+        with pytest.raises(DTypeError, match="float32"):
+            r(x.astype(np.float64))
+        # a non-contiguous array is validated and made contiguous, giving the same answer
+        wide = np.concatenate([x, x], axis=3)[..., ::2]
+        assert not wide.flags.c_contiguous
+        np.testing.assert_allclose(r(wide)["logits"], r(np.ascontiguousarray(wide))["logits"])
+
+
+def test_runners_are_closeable(tiny_onnx: Path) -> None:
+    from trtlab._closing import Closeable
+
+    r = OnnxRuntimeRunner(tiny_onnx)
+    assert isinstance(r, Closeable)
+    with r as active:
+        assert active is r and r._session is not None
+    assert r._session is None
+
+
+def test_ort_load_errors_are_told_apart_by_type(tmp_path: Path) -> None:
+    import onnxruntime as ort
+
+    from trtlab.runners.ort import _load_error_types
+
+    types = _load_error_types(ort)
+    assert {t.__name__ for t in types} >= {"InvalidProtobuf", "NoSuchFile"}
+    bad = tmp_path / "bad.onnx"
+    bad.write_bytes(b"this is not a protobuf")
+    with pytest.raises(FileFormatError) as info:
+        OnnxRuntimeRunner(bad).activate()
+    assert isinstance(info.value.__cause__, types)

@@ -1,36 +1,40 @@
 """build_engine: profile validation, precision plan per version, cache, errors, progress.
 
-TensorRT cannot be installed here, so the build itself runs against ``FakeTRT``: a small stand-in
-module with the TensorRT 10/11 Python API surface that ``build.py`` uses (the same names the stubs
-in ``typings/`` declare; names removed in 11, like ``BuilderFlag.FP16``, are absent from the 11.x
-fake). It records every call, so the tests check *what* would be asked of TensorRT. The real thing
-is exercised in ``tests/gpu/test_tensorrt_build.py``.
+TensorRT cannot be installed here, so the build itself runs against the strict stand-in of
+``tests/_faketrt_build.py``: the TensorRT 10/11 builder API surface that ``build.py`` uses (the
+names the stubs in ``typings/`` declare; ``BuilderFlag.FP16`` is absent on 11.x), refusing what
+real TensorRT refuses (precision flags on strongly typed networks, uncovered dynamic inputs,
+plugins before ``init_libnvinfer_plugins``, host code without ``engine_host_code_allowed``...).
+It records every call, so the tests check *what* would be asked of TensorRT. The real thing is
+exercised in ``tests/gpu/test_tensorrt_build.py``.
 """
 
 from __future__ import annotations
 
-import enum
+import dataclasses
 import json
 import sys
 import types
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pytest
+from _faketrt_build import make_fake_trt, plan_summary
 from _legacy_export import legacy_export
 
 from trtlab.errors import (
     BuildError,
     ConfigError,
     DependencyError,
-    FileFormatError,
+    EngineCompatibilityError,
+    EngineLoadError,
     InputError,
     ShapeError,
 )
-from trtlab.runners.base import TensorSpec
 from trtlab.trt import build as B
+from trtlab.trt.cache import EngineCache, key_of_identity
 from trtlab.trt.progress import ProgressEvent, ProgressTracker
+from trtlab.trt.provenance import build_identity, onnx_sha256, read_provenance
 
 onnx = pytest.importorskip("onnx")
 
@@ -59,85 +63,8 @@ def seg_onnx(tmp_path_factory: pytest.TempPathFactory) -> Path:
     )
 
 
-# -- validate_profiles (pure) --------------------------------------------------------------------
-F32 = np.dtype("float32")
-CLS = TensorSpec("input", ("N", 3, 224, 224), F32)
-SEG = TensorSpec("input", ("N", 3, "H", "W"), F32)
-STATIC = TensorSpec("mask", (1, 4), F32)
-
-
-def test_onnx_input_specs(tiny_onnx: Path, seg_onnx: Path) -> None:
-    (spec,) = B.onnx_input_specs(tiny_onnx)
-    assert spec.name == "input" and spec.shape == ("N", 3, 32, 32) and spec.dtype == F32
-    assert B.onnx_input_specs(seg_onnx)[0].shape == ("N", 3, "H", "W")
-
-
-def test_onnx_input_specs_errors(tmp_path: Path) -> None:
-    with pytest.raises(FileFormatError, match="not found"):
-        B.onnx_input_specs(tmp_path / "nope.onnx")
-    (tmp_path / "bad.onnx").write_bytes(b"\x00garbage")
-    with pytest.raises(FileFormatError, match="not a readable"):
-        B.onnx_input_specs(tmp_path / "bad.onnx")
-
-
-def test_profiles_resolve() -> None:
-    got = B.validate_profiles(
-        [CLS], {"input": [(1, 3, 224, 224), (4, 3, 224, 224), (8, 3, 224, 224)]}
-    )
-    assert got == [{"input": ((1, 3, 224, 224), (4, 3, 224, 224), (8, 3, 224, 224))}]
-    fixed = B.validate_profiles([CLS], {"input": (2, 3, 224, 224)})
-    assert fixed == [{"input": ((2, 3, 224, 224),) * 3}]
-    as_dict = B.validate_profiles(
-        [CLS],
-        {"input": {"min": (1, 3, 224, 224), "opt": (2, 3, 224, 224), "max": (2, 3, 224, 224)}},
-    )
-    assert as_dict[0]["input"][1] == (2, 3, 224, 224)
-
-
-def test_profiles_default_batch_one_and_static_inputs() -> None:
-    assert B.validate_profiles([CLS, STATIC], None) == [{"input": ((1, 3, 224, 224),) * 3}]
-    assert B.validate_profiles([STATIC], None) == [{}]
-
-
-def test_profiles_several() -> None:
-    got = B.validate_profiles([CLS], [{"input": (1, 3, 224, 224)}, {"input": (8, 3, 224, 224)}])
-    assert [p["input"][0][0] for p in got] == [1, 8]
-
-
-@pytest.mark.parametrize(
-    ("specs", "profiles", "error", "match"),
-    [
-        ([CLS], {"image": (1, 3, 224, 224)}, InputError, r"\['image'\].*\['input'\]"),
-        ([CLS], {"input": (1, 3, 224)}, ShapeError, "rank 3.*rank 4"),
-        ([CLS], {"input": [(1, 3, 224, 224), (1, 3, 224, 224)]}, ShapeError, "2 shapes"),
-        (
-            [CLS],
-            {"input": [(1, 4, 224, 224), (2, 4, 224, 224), (4, 4, 224, 224)]},
-            ShapeError,
-            "'input' axis 1: the ONNX model fixes this dim to 3.*min=4, opt=4, max=4",
-        ),
-        (
-            [CLS],
-            {"input": [(4, 3, 224, 224), (2, 3, 224, 224), (8, 3, 224, 224)]},
-            ShapeError,
-            r"axis 0 \('N'\): need min <= opt <= max, got min=4 opt=2 max=8",
-        ),
-        ([CLS], {"input": (0, 3, 224, 224)}, ShapeError, ">= 1"),
-        ([CLS], {"input": (1.5, 3, 224, 224)}, ShapeError, "non-integer|sizes"),
-        ([CLS], {"input": "1x3x224x224"}, ShapeError, "sequence of ints"),
-        (
-            [SEG],
-            None,
-            ShapeError,
-            r"axis 2 \('H'\), axis 3 \('W'\) and no profile[\s\S]*\(4, 3, 1024, 1024\)",
-        ),
-        ([CLS], "input:1x3", InputError, "must be a dict"),
-        ([CLS], [42], InputError, r"profiles\[0\]"),
-    ],
-)
-def test_profile_errors(specs: list[TensorSpec], profiles: Any, error: type, match: str) -> None:
-    with pytest.raises(error, match=match):
-        B.validate_profiles(specs, profiles)
+# Profile validation (validate_profiles, defaults, trtexec text) is in test_profiles.py; the
+# ONNX input reader (onnx_input_specs) in test_onnx_meta.py.
 
 
 def test_parse_size() -> None:
@@ -217,213 +144,7 @@ def test_build_without_tensorrt_raises_dependency_error(
         B.build_engine(tiny_onnx, progress=False)
 
 
-# -- FakeTRT -------------------------------------------------------------------------------------
-class _Enum(enum.IntEnum):
-    pass
-
-
-def make_fake_trt(version: str, *, fail_build: bool = False, parse_errors: int = 0) -> Any:
-    """A stand-in ``tensorrt`` module (10.x or 11.x surface) that records what it is asked."""
-    major = int(version.split(".")[0])
-    calls: dict[str, Any] = {
-        "builds": 0,
-        "flags_set": [],
-        "flags_cleared": [],
-        "profiles": [],
-        "timing_blobs": [],
-        "parsed": [],
-        "network_flags": [],
-    }
-    mod = types.ModuleType("tensorrt")
-    mod.__version__ = version  # type: ignore[attr-defined]
-    mod.calls = calls  # type: ignore[attr-defined]
-
-    builder_flags = ["TF32", "FP16", "BF16", "INT8"] if major < 11 else ["TF32", "DEBUG"]
-    mod.BuilderFlag = _Enum("BuilderFlag", builder_flags, start=0)  # type: ignore[attr-defined]
-    net_flags = ["EXPLICIT_BATCH", "STRONGLY_TYPED"] if major < 11 else ["STRONGLY_TYPED"]
-    mod.NetworkDefinitionCreationFlag = _Enum(  # type: ignore[attr-defined]
-        "NetworkDefinitionCreationFlag", net_flags, start=0
-    )
-    mod.MemoryPoolType = _Enum("MemoryPoolType", ["WORKSPACE"], start=0)  # type: ignore[attr-defined]
-    mod.ProfilingVerbosity = _Enum(  # type: ignore[attr-defined]
-        "ProfilingVerbosity", ["LAYER_NAMES_ONLY", "NONE", "DETAILED"], start=0
-    )
-    mod.LayerInformationFormat = _Enum("LayerInformationFormat", ["ONELINE", "JSON"], start=0)  # type: ignore[attr-defined]
-
-    class ILogger:
-        Severity = _Enum(
-            "Severity", ["INTERNAL_ERROR", "ERROR", "WARNING", "INFO", "VERBOSE"], start=0
-        )
-
-        def __init__(self) -> None:
-            pass
-
-    class IProgressMonitor:
-        def __init__(self) -> None:
-            pass
-
-    class Tensor:
-        def __init__(self, name: str, shape: list[int], dtype: str) -> None:
-            self.name, self.shape = name, shape
-            self.dtype = types.SimpleNamespace(name=dtype)
-
-    class Network:
-        def __init__(self, flags: int) -> None:
-            self.flags = flags
-            self.inputs: list[Tensor] = []
-            self.outputs: list[Tensor] = []
-
-        num_inputs = property(lambda self: len(self.inputs))
-        num_outputs = property(lambda self: len(self.outputs))
-
-        def get_input(self, i: int) -> Tensor:
-            return self.inputs[i]
-
-        def get_output(self, i: int) -> Tensor:
-            return self.outputs[i]
-
-    def _tensor(value: Any) -> Tensor:
-        dims = [
-            d.dim_value if d.HasField("dim_value") else -1 for d in value.type.tensor_type.shape.dim
-        ]
-        elem = onnx.TensorProto.DataType.Name(value.type.tensor_type.elem_type)
-        return Tensor(value.name, dims, elem)
-
-    class ParserError:
-        def __init__(self, i: int) -> None:
-            self.i = i
-
-        def node(self) -> int:
-            return 3 + self.i
-
-        def node_name(self) -> str:
-            return f"/bad{self.i}"
-
-        def node_operator(self) -> str:
-            return "Foo"
-
-        def desc(self) -> str:
-            return f"unsupported op #{self.i}"
-
-        def code(self) -> Any:
-            return types.SimpleNamespace(name="UNSUPPORTED_NODE")
-
-    class OnnxParser:
-        def __init__(self, network: Network, logger: Any) -> None:
-            self.network, self.logger = network, logger
-
-        def parse_from_file(self, path: str) -> bool:
-            model = onnx.load(path)
-            calls["parsed"].append(
-                {"path": path, "init_types": sorted({t.data_type for t in model.graph.initializer})}
-            )
-            if parse_errors:
-                self.logger.log(ILogger.Severity.ERROR, "parser: giving up")
-                return False
-            inits = {t.name for t in model.graph.initializer}
-            self.network.inputs = [_tensor(v) for v in model.graph.input if v.name not in inits]
-            self.network.outputs = [_tensor(v) for v in model.graph.output]
-            return True
-
-        num_errors = property(lambda self: parse_errors)
-
-        def get_error(self, i: int) -> ParserError:
-            return ParserError(i)
-
-    class Profile:
-        def __init__(self) -> None:
-            self.shapes: dict[str, tuple[Any, ...]] = {}
-
-        def set_shape(self, name: str, lo: Any, opt: Any, hi: Any) -> None:
-            self.shapes[name] = (tuple(lo), tuple(opt), tuple(hi))
-
-    class TimingCache:
-        def __init__(self, blob: bytes) -> None:
-            self.blob = blob
-
-        def serialize(self) -> bytes:
-            return self.blob + b"+timing"
-
-    class Config:
-        def __init__(self) -> None:
-            self.pool: dict[Any, int] = {}
-            self.builder_optimization_level = 3
-            self.profiling_verbosity = mod.ProfilingVerbosity.LAYER_NAMES_ONLY  # type: ignore[attr-defined]
-            self.progress_monitor: Any = None
-            self.profiles: list[Profile] = []
-            self.timing: TimingCache | None = None
-
-        def set_memory_pool_limit(self, pool: Any, size: int) -> None:
-            self.pool[pool] = size
-
-        def set_flag(self, flag: Any) -> None:
-            calls["flags_set"].append(flag.name)
-
-        def clear_flag(self, flag: Any) -> None:
-            calls["flags_cleared"].append(flag.name)
-
-        def add_optimization_profile(self, profile: Profile) -> int:
-            self.profiles.append(profile)
-            calls["profiles"].append(profile.shapes)
-            return len(self.profiles) - 1
-
-        def create_timing_cache(self, blob: bytes) -> TimingCache:
-            calls["timing_blobs"].append(bytes(blob))
-            return TimingCache(bytes(blob))
-
-        def set_timing_cache(self, cache: TimingCache, ignore_mismatch: bool) -> bool:
-            self.timing = cache
-            return True
-
-    class Builder:
-        def __init__(self, logger: Any) -> None:
-            if not isinstance(logger, ILogger):
-                raise TypeError("Builder needs an ILogger")
-            self.logger = logger
-
-        def create_network(self, flags: int = 0) -> Network:
-            calls["network_flags"].append(flags)
-            return Network(flags)
-
-        def create_builder_config(self) -> Config:
-            return Config()
-
-        def create_optimization_profile(self) -> Profile:
-            return Profile()
-
-        def build_serialized_network(self, network: Network, config: Config) -> bytes | None:
-            calls["builds"] += 1
-            calls["config"] = config
-            monitor = config.progress_monitor
-            if monitor is not None:
-                monitor.phase_start("Building engine", None, 3)
-                monitor.phase_start("Tactic timing", "Building engine", 2)
-                for step in range(2):
-                    if not monitor.step_complete("Tactic timing", step):
-                        return None
-                monitor.phase_finish("Tactic timing")
-                monitor.step_complete("Building engine", 0)
-                monitor.phase_finish("Building engine")
-            if fail_build:
-                self.logger.log(ILogger.Severity.ERROR, "Error Code 4: Internal Error (no tactic)")
-                return None
-            summary = {
-                "flags": config_flags(network, config),
-                "level": config.builder_optimization_level,
-                "verbosity": config.profiling_verbosity.name,
-            }
-            return b"FAKE-ENGINE" + json.dumps(summary).encode()
-
-    def config_flags(network: Network, config: Config) -> dict[str, Any]:
-        return {"network": network.flags, "pool": {k.name: v for k, v in config.pool.items()}}
-
-    mod.ILogger = ILogger  # type: ignore[attr-defined]
-    mod.IProgressMonitor = IProgressMonitor  # type: ignore[attr-defined]
-    mod.Builder = Builder  # type: ignore[attr-defined]
-    mod.OnnxParser = OnnxParser  # type: ignore[attr-defined]
-    return mod
-
-
+# -- build_engine against the strict FakeTRT (tests/_faketrt_build.py) ----------------------------
 @pytest.fixture
 def fake_trt(monkeypatch: pytest.MonkeyPatch) -> Any:
     def install(version: str = "10.13.3.9", **kw: Any) -> Any:
@@ -435,7 +156,6 @@ def fake_trt(monkeypatch: pytest.MonkeyPatch) -> Any:
     return install
 
 
-# -- build_engine against FakeTRT ----------------------------------------------------------------
 def test_fp16_on_10x_uses_builder_flag(tiny_onnx: Path, fake_trt: Any, tmp_path: Path) -> None:
     trt = fake_trt("10.13.3.9")
     result = B.build_engine(
@@ -451,12 +171,10 @@ def test_fp16_on_10x_uses_builder_flag(tiny_onnx: Path, fake_trt: Any, tmp_path:
     assert trt.calls["network_flags"] == [0]  # weakly typed, no EXPLICIT_BATCH
     assert trt.calls["parsed"][0]["path"] == str(tiny_onnx)
     assert trt.calls["parsed"][0]["init_types"] == [onnx.TensorProto.FLOAT]
-    summary = json.loads(result.engine[len(b"FAKE-ENGINE") :])
-    assert summary == {
-        "flags": {"network": 0, "pool": {"WORKSPACE": 1 << 30}},
-        "level": 2,
-        "verbosity": "DETAILED",
-    }
+    summary = plan_summary(result.engine)
+    assert summary["flags"] == {"network": 0, "pool": {"WORKSPACE": 1 << 30}}
+    assert summary["level"] == 2 and summary["verbosity"] == "DETAILED"
+    assert summary["builder_flags"] == ["FP16"] and not summary["version_compatible"]
     assert result.path == tmp_path / "e.engine"
     assert (tmp_path / "e.engine").read_bytes() == result.engine
     assert not result.cache_hit and result.precision == "fp16" and result.trt_version == "10.13.3.9"
@@ -482,7 +200,7 @@ def test_fp16_on_11x_builds_converted_graph_strongly_typed(tiny_onnx: Path, fake
     assert trt.calls["network_flags"] == [strongly]
     assert trt.calls["flags_set"] == []  # no FP16 flag exists on 11
     parsed = trt.calls["parsed"][0]
-    assert parsed["path"] != str(tiny_onnx) and parsed["path"].endswith("-fp16.onnx")
+    assert parsed["path"] != str(tiny_onnx) and parsed["path"].endswith("-fp16-r2.onnx")
     assert parsed["init_types"] == [onnx.TensorProto.FLOAT16]
     assert result.built_onnx_path == Path(parsed["path"])
     assert result.plan.onnx_transform == "fp16" and result.plan.strongly_typed
@@ -490,6 +208,21 @@ def test_fp16_on_11x_builds_converted_graph_strongly_typed(tiny_onnx: Path, fake
     mtime = result.built_onnx_path.stat().st_mtime_ns
     B.build_engine(tiny_onnx, precision="fp16", progress=False, cache=False)
     assert result.built_onnx_path.stat().st_mtime_ns == mtime
+
+
+def test_strongly_typed_on_10x_sets_no_precision_flag(tiny_onnx: Path, fake_trt: Any) -> None:
+    """The strict fake fails a STRONGLY_TYPED build with FP16 set, as TensorRT does."""
+    trt = fake_trt("10.13.3.9")
+    result = B.build_engine(
+        tiny_onnx, precision="fp16", strongly_typed=True, progress=False, cache=False
+    )
+    assert trt.calls["flags_set"] == [] and plan_summary(result.engine)["builder_flags"] == []
+    # and the fake does refuse the mix, so the assertion above is not vacuous
+    builder = trt.Builder(B.trt_logger(trt, capture=B.LogCapture()))
+    network = builder.create_network(1 << int(trt.NetworkDefinitionCreationFlag.STRONGLY_TYPED))
+    config = builder.create_builder_config()
+    config.set_flag(trt.BuilderFlag.FP16)
+    assert builder.build_serialized_network(network, config) is None
 
 
 def test_same_call_same_effect_on_both_versions(tiny_onnx: Path, fake_trt: Any) -> None:
@@ -519,6 +252,101 @@ def test_profiles_reach_the_builder(seg_onnx: Path, fake_trt: Any) -> None:
     assert result.io[1]["dtype"] == "INT64" and result.notes == []
 
 
+def test_config_refuses_profiles_missing_a_dynamic_input(seg_onnx: Path, fake_trt: Any) -> None:
+    """TensorRT fails such a build at the end; create_config names the input up front."""
+    trt = fake_trt()
+    request = B.plan_build(seg_onnx, profiles={"input": (1, 3, 64, 64)})
+    logger = B.trt_logger(trt, capture=B.LogCapture())
+    builder = trt.Builder(logger)
+    network, _parser = B.create_network(
+        trt, builder, logger, request.plan, seg_onnx, B.LogCapture()
+    )
+    empty = dataclasses.replace(request, profiles=[{}])
+    with pytest.raises(ShapeError, match=r"\['input'\].*do not cover"):
+        B.create_config(trt, builder, network, empty)
+    config = B.create_config(trt, builder, network, request)
+    assert config.profiles[0].shapes["input"] == ((1, 3, 64, 64),) * 3
+
+
+def test_plugins_are_registered_before_parsing(tmp_path: Path, fake_trt: Any) -> None:
+    """ONNX ops served by TensorRT's plugin library only parse after init_libnvinfer_plugins."""
+    from onnx import TensorProto, helper
+
+    graph = helper.make_graph(
+        [helper.make_node("EfficientNMS_TRT", ["boxes"], ["out"], name="nms")],
+        "g",
+        [helper.make_tensor_value_info("boxes", TensorProto.FLOAT, [1, 100, 4])],
+        [helper.make_tensor_value_info("out", TensorProto.FLOAT, [1, 100, 4])],
+    )
+    path = tmp_path / "nms.onnx"
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), str(path))
+    trt = fake_trt()
+    B.build_engine(path, progress=False, cache=False)
+    assert trt.calls["plugins_initialized"] == [""]
+    assert trt.calls["order"].index("init_plugins") < trt.calls["order"].index("parse")
+
+
+def test_version_compatible_build(tiny_onnx: Path, fake_trt: Any, tmp_path: Path) -> None:
+    trt = fake_trt("10.13.3.9")
+    result = B.build_engine(
+        tiny_onnx, tmp_path / "vc.engine", version_compatible=True, progress=False, cache=False
+    )
+    assert "VERSION_COMPATIBLE" in trt.calls["flags_set"]
+    summary = plan_summary(result.engine)
+    assert summary["version_compatible"] and summary["lean_runtime_embedded"]
+    prov = read_provenance(tmp_path / "vc.engine")
+    assert prov is not None and prov.version_compatible and not prov.exclude_lean_runtime
+    # a later TensorRT 11 runtime deserializes it (host code allowed); a plain plan does not
+    plain = B.build_engine(tiny_onnx, progress=False, cache=False)
+    trt11 = make_fake_trt("11.4.0.106")
+    runtime = trt11.Runtime(B.trt_logger(trt11, capture=B.LogCapture()))
+    assert runtime.deserialize_cuda_engine(plain.engine) is None
+    assert runtime.deserialize_cuda_engine(result.engine) is None  # host code not allowed yet
+    runtime.engine_host_code_allowed = True
+    assert runtime.deserialize_cuda_engine(result.engine) is not None
+
+    slim = B.build_engine(
+        tiny_onnx,
+        version_compatible=True,
+        exclude_lean_runtime=True,
+        progress=False,
+        cache=False,
+    )
+    assert trt.calls["flags_set"][-2:] == ["VERSION_COMPATIBLE", "EXCLUDE_LEAN_RUNTIME"]
+    assert not plan_summary(slim.engine)["lean_runtime_embedded"]
+    assert slim.cache_key != result.cache_key != plain.cache_key
+
+
+def test_exclude_lean_runtime_needs_version_compatible(tiny_onnx: Path, fake_trt: Any) -> None:
+    fake_trt()
+    with pytest.raises(ConfigError, match="version_compatible=True") as info:
+        B.build_engine(tiny_onnx, exclude_lean_runtime=True, progress=False, cache=False)
+    assert info.value.hint
+
+
+def test_inspect_version_compatible_engine(tiny_onnx: Path, fake_trt: Any, tmp_path: Path) -> None:
+    """A plan embedding the lean runtime needs engine_host_code_allowed to deserialize."""
+    fake_trt()
+    result = B.build_engine(
+        tiny_onnx, tmp_path / "vc.engine", version_compatible=True, progress=False, cache=False
+    )
+    assert B.inspect_engine(result)[0]["Name"] == "fake"  # BuildResult: built here, trusted
+    # a path: its provenance says version-compatible, so host code is allowed
+    assert "VERSION_COMPATIBLE" in B.inspect_engine(tmp_path / "vc.engine")[0]["Flags"]
+    with pytest.raises(EngineLoadError, match="host code") as info:
+        B.inspect_engine(result.engine)  # bare bytes: trust is not assumed
+    assert "allow_host_code=True" in str(info.value)
+    assert B.inspect_engine(result.engine, allow_host_code=True)
+
+
+def test_inspect_checks_provenance_first(tiny_onnx: Path, fake_trt: Any, tmp_path: Path) -> None:
+    fake_trt("10.13.3.9")
+    B.build_engine(tiny_onnx, tmp_path / "e.engine", progress=False, cache=False)
+    fake_trt("11.4.0.106")
+    with pytest.raises(EngineCompatibilityError, match=r"TensorRT 10\.13 on sm_86.*11\.4"):
+        B.inspect_engine(tmp_path / "e.engine")
+
+
 def test_cache_hit_on_second_identical_build(
     tiny_onnx: Path, fake_trt: Any, tmp_path: Path
 ) -> None:
@@ -540,6 +368,45 @@ def test_cache_hit_on_second_identical_build(
     # the default cache (cache_dir()/engines) works the same way
     B.build_engine(tiny_onnx, progress=False)
     assert B.build_engine(tiny_onnx, progress=False).cache_hit
+
+
+def test_provenance_beside_every_engine_matches_cache_key(
+    tiny_onnx: Path, fake_trt: Any, tmp_path: Path
+) -> None:
+    """One identity: the cache key is the hash of exactly what the provenance records."""
+    fake_trt()
+    result = B.build_engine(
+        tiny_onnx, tmp_path / "m.engine", precision="fp16", progress=False, cache=tmp_path / "c"
+    )
+    assert result.cache_key is not None
+    for engine_file in (
+        tmp_path / "m.engine",
+        EngineCache(tmp_path / "c").path_for(result.cache_key),
+    ):
+        prov = read_provenance(engine_file)
+        assert prov is not None
+        assert prov.trt_version == "10.13.3.9" and prov.gpu_name == "Fake GPU"
+        assert prov.compute_capability == (8, 6) and prov.cache_key == result.cache_key
+        assert prov.onnx_sha256 == onnx_sha256(tiny_onnx)
+        assert prov.options["precision"] == "fp16" and prov.onnx_path == str(tiny_onnx)
+        identity = build_identity(
+            onnx_sha256=prov.onnx_sha256,
+            options=prov.options,
+            trt_version=prov.trt_version,
+            gpu_name=prov.gpu_name,
+            compute_capability=prov.compute_capability,
+        )
+        assert key_of_identity(identity) == result.cache_key
+    # a cache hit writes the same provenance beside a new path
+    hit = B.build_engine(
+        tiny_onnx, tmp_path / "n.engine", precision="fp16", progress=False, cache=tmp_path / "c"
+    )
+    assert hit.cache_hit
+    hit_prov = read_provenance(tmp_path / "n.engine")
+    assert hit_prov is not None and hit_prov.cache_key == result.cache_key
+    assert result.provenance is not None and hit_prov.options == result.provenance.options
+    saved = result.save(tmp_path / "saved.engine")
+    assert read_provenance(saved) is not None
 
 
 def test_parser_errors_become_build_error(tiny_onnx: Path, fake_trt: Any) -> None:
@@ -575,17 +442,57 @@ def test_progress_callback_and_cancellation(tiny_onnx: Path, fake_trt: Any) -> N
         B.build_engine(tiny_onnx, progress=tracker, cache=False)
 
 
+def _timing_entries(path: Path) -> list[str]:
+    blob = path.read_bytes()
+    assert blob.startswith(b"FAKE-TIMING-CACHE")
+    return list(json.loads(blob[len(b"FAKE-TIMING-CACHE") :])["entries"])
+
+
 def test_timing_cache_is_loaded_and_saved(tiny_onnx: Path, fake_trt: Any, tmp_path: Path) -> None:
     trt = fake_trt()
     tc = tmp_path / "t.cache"
     r1 = B.build_engine(tiny_onnx, timing_cache=tc, progress=False, cache=False)
-    assert trt.calls["timing_blobs"] == [b""] and tc.read_bytes() == b"+timing"
+    assert trt.calls["timing_blobs"][0] == b"" and len(_timing_entries(tc)) == 1
+    saved = tc.read_bytes()
     B.build_engine(tiny_onnx, timing_cache=tc, progress=False, cache=False)
-    assert trt.calls["timing_blobs"] == [b"", b"+timing"]
+    assert trt.calls["timing_blobs"][-2] == saved  # loaded the file before building
+    assert len(_timing_entries(tc)) == 1  # same build, same entry
     assert r1.timing_cache_path == tc
     default = B.build_engine(tiny_onnx, timing_cache=True, progress=False, cache=False)
     assert default.timing_cache_path is not None and default.timing_cache_path.is_file()
     assert "10.13.3.9" in default.timing_cache_path.name
+
+
+def test_concurrent_builds_merge_the_timing_cache(
+    tiny_onnx: Path, fake_trt: Any, tmp_path: Path
+) -> None:
+    """Build A loads the cache, build B finishes and saves meanwhile, then A saves: both stay."""
+    trt = fake_trt()
+    tc = tmp_path / "shared.cache"
+
+    def build_b() -> None:
+        B.build_engine(tiny_onnx, precision="tf32", timing_cache=tc, progress=False, cache=False)
+
+    trt.calls["on_build"] = build_b  # runs inside build A, after A loaded the (empty) cache
+    B.build_engine(tiny_onnx, precision="fp32", timing_cache=tc, progress=False, cache=False)
+    entries = _timing_entries(tc)
+    assert len(entries) == 2, entries  # overwriting would keep only build A's entry
+    assert trt.calls["combined"] == [1]  # B found no file; A merged B's one entry
+    assert (tmp_path / "shared.cache.lock").exists()
+
+
+def test_timing_cache_lock_excludes_a_second_writer(tmp_path: Path) -> None:
+    from trtlab.trt.cache import file_lock
+
+    target = tmp_path / "t.cache"
+    with (
+        file_lock(target),
+        pytest.raises(ConfigError, match="could not lock"),
+        file_lock(target, timeout_s=0),
+    ):
+        pass
+    with file_lock(target, timeout_s=0):  # released: free again
+        pass
 
 
 def test_engine_from_onnx_and_save_engine(tiny_onnx: Path, fake_trt: Any, tmp_path: Path) -> None:
@@ -597,5 +504,45 @@ def test_engine_from_onnx_and_save_engine(tiny_onnx: Path, fake_trt: Any, tmp_pa
     assert loader.result.engine == data
     out = B.SaveEngine(loader, tmp_path / "sub" / "m.engine")()
     assert (tmp_path / "sub" / "m.engine").read_bytes() == out == data
+    assert read_provenance(tmp_path / "sub" / "m.engine") is not None
     B.SaveEngine(b"raw", tmp_path / "raw.engine")()
     assert (tmp_path / "raw.engine").read_bytes() == b"raw"
+    assert read_provenance(tmp_path / "raw.engine") is None  # unknown origin: no sidecar
+
+
+def test_loaders_chain_value_or_loader(tiny_onnx: Path, fake_trt: Any, tmp_path: Path) -> None:
+    """Polygraphy style: each argument is a value or a loader; calling the outer runs the chain."""
+    fake_trt()
+    calls: list[str] = []
+
+    def onnx_loader() -> Path:  # stands in for OnnxFromTorch(model, example)
+        calls.append("export")
+        return tiny_onnx
+
+    chain = B.SaveEngine(
+        B.EngineFromOnnx(onnx_loader, progress=False, cache=False), tmp_path / "c.engine"
+    )
+    assert calls == []  # nothing runs until called
+    data = chain()
+    assert calls == ["export"] and (tmp_path / "c.engine").read_bytes() == data
+    with pytest.raises(InputError, match="ONNX path or a loader"):
+        B.EngineFromOnnx(42)  # type: ignore[arg-type]
+    with pytest.raises(InputError, match="returned int"):
+        B.EngineFromOnnx(lambda: 42)()
+    with pytest.raises(InputError, match="engine bytes"):
+        B.SaveEngine(lambda: "not bytes", tmp_path / "x.engine")()
+
+
+def test_engine_from_onnx_takes_onnx_from_torch(
+    fake_trt: Any, tmp_path: Path, tiny_classifier: Any
+) -> None:
+    torch = pytest.importorskip("torch")
+    from trtlab.export import OnnxFromTorch
+
+    fake_trt()
+    export = OnnxFromTorch(
+        tiny_classifier, torch.randn(1, 3, 32, 32), path=tmp_path / "t.onnx", input_names=["input"]
+    )
+    loader = B.EngineFromOnnx(export, progress=False, cache=False)
+    assert loader().startswith(b"FAKE-ENGINE")
+    assert loader.result is not None and loader.result.onnx_path == tmp_path / "t.onnx"

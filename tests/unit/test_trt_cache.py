@@ -147,3 +147,31 @@ def test_clear(tmp_path: Path) -> None:
 def test_bad_key_rejected(tmp_path: Path) -> None:
     with pytest.raises(InputError):
         EngineCache(tmp_path).path_for("../../etc/passwd")
+
+
+def test_provenance_sidecars_live_and_go_with_their_entry(tmp_path: Path) -> None:
+    from trtlab.trt.provenance import Provenance, read_provenance, write_provenance
+
+    cache = EngineCache(tmp_path)
+    key = engine_cache_key(*BASE)
+    path = cache.put(key, b"engine", {"io": []})
+    write_provenance(path, Provenance("10.13.3.9", "NVIDIA H100", (9, 0), cache_key=key))
+    assert cache.keys() == [key] and cache.get(key) is not None  # the sidecar is not an entry
+    assert read_provenance(path) is not None
+    assert cache.clear() == 1 and list(tmp_path.iterdir()) == []
+
+
+def test_key_recipe_unchanged() -> None:
+    """Keys from before provenance existed still hit (same payload, same hash)."""
+    import hashlib
+
+    payload = {
+        "schema": cache_mod.KEY_SCHEMA,
+        "onnx_sha256": hashlib.sha256(b"onnx-bytes").hexdigest(),
+        "options": OPTS,
+        "tensorrt": "10.13.3.9",
+        "gpu": "NVIDIA H100",
+        "sm": [9, 0],
+    }
+    want = hashlib.sha256(canonical_json(payload).encode()).hexdigest()
+    assert engine_cache_key(*BASE) == want

@@ -97,3 +97,39 @@ def test_trt_logger_with_lean_bindings() -> None:
     logger.log(lean.ILogger.Severity.VERBOSE, "dropped")
     assert cap.messages() == ["[ERROR] from python"]
     assert type(C.trt_logger(lean)) is type(logger)  # the subclass is made once per module
+
+
+def test_builderless_tensorrt_is_lean_for_every_caller(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``import tensorrt`` without ``Builder``: require_full, has_* and the probe all agree."""
+    from trtlab import capabilities
+
+    runtime_only = types.ModuleType("tensorrt")
+    runtime_only.__version__ = "11.4.0.106"  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "tensorrt", runtime_only)
+    for name in ("tensorrt_bindings", "tensorrt_lean", "tensorrt_lean_bindings"):
+        monkeypatch.setitem(sys.modules, name, None)
+    assert not C.has_full_tensorrt()
+    assert C.has_lean_runtime()
+    assert C.tensorrt_version("full") is None and C.tensorrt_version("lean") == (11, 4, 0, 106)
+    assert C.import_tensorrt("lean") is runtime_only and C.import_tensorrt("any") is runtime_only
+    with pytest.raises(DependencyError, match="tensorrt has no Builder"):
+        C.require_full_tensorrt()
+    caps = capabilities.probe(refresh=True)
+    try:
+        assert (caps.tensorrt_full, caps.tensorrt_lean) == (False, True)
+        assert caps.tensorrt_lean_module == "tensorrt" and caps.tensorrt_version == (11, 4, 0, 106)
+        assert not caps.can_build_engines()
+    finally:
+        monkeypatch.undo()
+        capabilities.probe(refresh=True)
+
+
+def test_full_tensorrt_found_under_its_bindings_name(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A Builder-less ``tensorrt`` does not hide a full ``tensorrt_bindings``."""
+    monkeypatch.setitem(sys.modules, "tensorrt", types.ModuleType("tensorrt"))
+    full = types.ModuleType("tensorrt_bindings")
+    full.Builder = object  # type: ignore[attr-defined]
+    full.__version__ = "10.13.3.9"  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "tensorrt_bindings", full)
+    assert C.has_full_tensorrt() and C.require_full_tensorrt() is full
+    assert C.tensorrt_version("full") == (10, 13, 3, 9)

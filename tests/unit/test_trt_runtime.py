@@ -14,7 +14,7 @@ import pytest
 from _fakecuda import FakeCudart
 
 from trtlab import cuda
-from trtlab.errors import DependencyError, DTypeError, EngineError, InputError, ShapeError
+from trtlab.errors import DTypeError, EngineError, InputError, ShapeError
 from trtlab.trt import runtime as rt
 from trtlab.trt.runtime import Engine, EngineTensor, ProfileShape
 
@@ -39,12 +39,22 @@ def test_dtype_map_values() -> None:
             assert rt.numpy_dtype(name).itemsize * 8 == bits, name
 
 
-def test_bf16_without_ml_dtypes_names_the_package(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_bf16_without_ml_dtypes_names_the_package() -> None:
+    """In a fresh process (numpy only knows "bfloat16" once ml_dtypes was imported)."""
+    import subprocess
     import sys
 
-    monkeypatch.setitem(sys.modules, "ml_dtypes", None)
-    with pytest.raises(DependencyError, match="ml_dtypes"):
-        rt.numpy_dtype("BF16")
+    code = (
+        "import sys; sys.modules['ml_dtypes'] = None\n"
+        "from trtlab.errors import DependencyError\n"
+        "from trtlab.trt import runtime as rt\n"
+        "try:\n    rt.numpy_dtype('BF16')\n"
+        "except DependencyError as exc:\n    print('DEPENDENCY', 'ml_dtypes' in str(exc))\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=False
+    )
+    assert "DEPENDENCY True" in proc.stdout, proc.stderr[-800:]
 
 
 TENSOR = EngineTensor(
@@ -111,7 +121,9 @@ def fake_cuda() -> Iterator[FakeCudart]:
 
 @pytest.fixture
 def fake_trt(fake_cuda: FakeCudart, monkeypatch: pytest.MonkeyPatch) -> Any:
-    module = _faketrt.make_module(_faketrt.host_kernel(fake_cuda._queue))
+    module = _faketrt.make_module(
+        _faketrt.host_kernel(fake_cuda._queue), is_device_ptr=fake_cuda.is_device_ptr
+    )
     monkeypatch.setattr(rt, "_import_runtime_module", lambda kind: module)
     return module
 
@@ -196,9 +208,8 @@ def test_cuda_graph_replay(fake_trt: Any, fake_cuda: FakeCudart) -> None:
             np.testing.assert_array_equal(got["y"], plain.infer({"x": x})["y"])
             np.testing.assert_array_equal(got["y"], 2 * x + 1)
         assert eng.graph_disabled_reason is None
-        # batch 5 grew the buffers, which dropped the batch-3 graph; the last batch-3 call
-        # captured it again on the (now larger) buffers
-        assert sorted(k[0][1][0] for k in eng._res.graphs) == [3, 5]
+        # one graph per context: the last shape change (5 -> 3) re-captured it for batch 3
+        assert list(eng._res.graphs) == [(("x", (3, 4)),)]
         # TensorRT was called twice per new shape signature (warm-up run, then inside the
         # capture), never for replays
         assert eng._res.context.executions == 6
@@ -339,3 +350,240 @@ def test_failure_inside_capture_warns_and_falls_back(fake_trt: Any, fake_cuda: F
             warnings.simplefilter("error")  # no second attempt, no second warning
             np.testing.assert_array_equal(eng.infer({"x": x})["y"], 2 * x + 1)
         assert not eng._res.graphs
+
+
+# -- the TensorRT contract (each test failed before its fix, against the stricter stand-in) -------
+def test_cuda_graph_is_recaptured_after_a_shape_change(
+    fake_trt: Any, fake_cuda: FakeCudart
+) -> None:
+    """B1: a graph is tied to its context's state; a shape change needs enqueue + re-capture."""
+    with Engine(_faketrt.PLAN, use_cuda_graph=True) as eng:
+        # largest first, so no buffer growth drops graphs: only the shape change can
+        for i, batch in enumerate([5, 5, 3, 3, 5, 5]):
+            x = _x(batch, i)
+            np.testing.assert_array_equal(eng.infer({"x": x})["y"], 2 * x + 1)
+        assert eng._res.engine.violations == []  # no graph replayed on a changed context
+        assert eng.graph_disabled_reason is None
+        # warm-up + capture for 5, 3 and 5 again; the other three calls were replays
+        assert eng._res.context.executions == 6
+        assert fake_cuda.calls.count("cudaGraphLaunch") == 3
+        assert len(eng._res.graphs) == 1  # one graph per execution context
+
+
+def test_failed_capture_clears_the_sticky_cuda_error(fake_trt: Any, fake_cuda: FakeCudart) -> None:
+    """B1: as trtexec does, a failed capture is followed by cudaGetLastError."""
+    fake_cuda.fail_in_capture["cudaMemcpyAsync"] = (
+        fake_cuda.cudaError_t.cudaErrorStreamCaptureInvalidated
+    )
+    with (
+        Engine(_faketrt.PLAN, use_cuda_graph=True) as eng,
+        pytest.warns(RuntimeWarning, match="CUDA graph capture failed"),
+    ):
+        eng.infer({"x": _x(2)})
+    assert fake_cuda.last_error == fake_cuda.cudaError_t.cudaSuccess
+    assert "cudaGetLastError" in fake_cuda.calls
+
+
+def test_vectorized_io_format_is_refused_with_the_fix(fake_trt: Any) -> None:
+    """B3: a CHW32 input needs a padded, reordered buffer: refuse it instead of undersizing."""
+    with Engine(_faketrt.PLAN_CHW32) as eng:
+        x = eng.tensor("x")
+        assert (x.format, x.vectorized_dim, x.components) == ("CHW32", 1, 32)
+        assert eng.tensor("y").format == "LINEAR"
+        assert "CHW32" in str(eng)
+        with pytest.raises(EngineError) as info:
+            eng.infer({"x": _x(2)})
+        text = str(info.value)
+        assert "'x'" in text and "CHW32" in text and "--inputIOFormats" in text
+        assert eng._res.context.executions == 0
+
+
+class _TorchLikeStream:
+    """What torch.cuda.Stream offers trtlab: a ``cuda_stream`` int (and no ``__int__``)."""
+
+    def __init__(self, handle: int) -> None:
+        self.cuda_stream = handle
+
+
+def test_infer_accepts_torch_streams_ints_and_trtlab_streams(fake_trt: Any) -> None:
+    """B6: infer(stream=torch.cuda.Stream) raised TypeError (TensorRT wants an int handle)."""
+    with Engine(_faketrt.PLAN) as eng, cuda.Stream() as s:
+        x = _x(2)
+        for stream in (_TorchLikeStream(s.handle), s.handle, s):
+            np.testing.assert_array_equal(eng.infer(x, stream=stream)["y"], 2 * x + 1)
+        with pytest.raises(InputError, match="stream"):
+            eng.infer(x, stream="default")  # type: ignore[arg-type]
+
+
+def test_infer_makes_the_engine_device_current(fake_trt: Any, fake_cuda: FakeCudart) -> None:
+    """B8: an engine on GPU 1 must run with GPU 1 current, whatever the caller set since."""
+    fake_cuda.devices = 2
+    with Engine(_faketrt.PLAN, device=1) as eng:
+        assert fake_cuda.current == 0  # construction leaves the caller's device alone
+        x = _x(2)
+        np.testing.assert_array_equal(eng.infer(x)["y"], 2 * x + 1)
+        assert fake_cuda.current == 0  # and so does infer
+        assert eng._res.engine.device == 1
+
+
+def test_host_located_output_is_read_from_host_memory(fake_trt: Any, fake_cuda: FakeCudart) -> None:
+    """B8: a HOST output gets a host address (TensorRT refuses a device one) and is returned."""
+    with Engine(_faketrt.PLAN_HOST_OUTPUT, use_cuda_graph=True) as eng:
+        assert eng.tensor("y_shape").location == "HOST"
+        for batch in (3, 5):
+            x = _x(batch)
+            out = eng.infer({"x": x})
+            assert out["y_shape"].tolist() == [batch, 4]
+            np.testing.assert_array_equal(out["y"], 2 * x + 1)
+        # the host writes host outputs during enqueue: a graph replay would not, so no graphs
+        assert eng.graph_disabled_reason and "HOST" in eng.graph_disabled_reason
+
+
+def test_plugins_are_initialized_before_deserializing(
+    fake_cuda: FakeCudart, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """B8: init_libnvinfer_plugins(logger, "") before deserialize_cuda_engine (full TensorRT)."""
+    module = _faketrt.make_module(_faketrt.host_kernel(fake_cuda._queue), full=True)
+    monkeypatch.setattr(rt, "_import_runtime_module", lambda kind: module)
+    with Engine(_faketrt.PLAN_PLUGINS) as eng:
+        assert eng.runtime_kind == "full"
+        assert eng.infer(_x(1))["idx"].tolist() == [0]
+    calls = module.calls
+    assert calls.index("init_libnvinfer_plugins") < calls.index("deserialize_cuda_engine")
+
+
+def test_load_failures_are_engine_load_errors(
+    fake_trt: Any, fake_cuda: FakeCudart, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Told apart by type (EngineLoadError), not by message text."""
+    from trtlab.errors import EngineLoadError
+
+    with pytest.raises(EngineLoadError, match="deserialize_cuda_engine returned None"):
+        Engine(b"not a plan")
+
+    def boom(self: Any, data: bytes) -> None:
+        raise RuntimeError("std::exception: Serialization failed")
+
+    monkeypatch.setattr(fake_trt.Runtime, "deserialize_cuda_engine", boom)
+    with pytest.raises(EngineLoadError, match="Serialization failed") as info:
+        Engine(_faketrt.PLAN)
+    assert isinstance(info.value.__cause__, RuntimeError)
+    assert fake_cuda.streams == set()
+
+
+def test_provenance_is_checked_before_deserializing(
+    fake_trt: Any, fake_cuda: FakeCudart, tmp_path: Any
+) -> None:
+    from trtlab.errors import EngineCompatibilityError
+    from trtlab.trt.provenance import Provenance, write_provenance
+
+    path = tmp_path / "net.engine"
+    path.write_bytes(_faketrt.PLAN)
+    write_provenance(path, Provenance("10.13.3.9", "NVIDIA L4", (8, 9)))
+    with pytest.raises(EngineCompatibilityError, match=r"10\.13") as info:
+        Engine(path)
+    assert "sm_89" in str(info.value) and "sm_90" in str(info.value)
+    assert "deserialize_cuda_engine" not in fake_trt.calls
+    write_provenance(path, Provenance("11.4.0.106", "Fake GPU 80GB", (9, 0)))
+    with Engine(path) as eng:  # matching provenance loads
+        assert eng.infer(_x(1))["y"].shape == (1, 4)
+
+
+@pytest.mark.parametrize("code", ["cudaErrorNoDevice", "cudaErrorInsufficientDriver"])
+def test_no_gpu_is_one_message_with_one_fix(
+    fake_trt: Any, fake_cuda: FakeCudart, code: str
+) -> None:
+    """Issue 9: Engine(junk) without a GPU gave the CUDA hint and the Engine hint (two fixes)."""
+    fake_cuda.fail["cudaGetDeviceCount"] = fake_cuda.cudaError_t[code]
+    with pytest.raises(EngineError, match="need a CUDA GPU") as info:
+        Engine(b"junk")
+    text = str(info.value)
+    assert text.count("How to fix") == 1, text
+    assert code in text and "onnxruntime" in text
+
+
+# -- device-resident inputs and outputs (issue 8 item 3) -----------------------------------------
+def test_device_outputs_and_device_inputs_need_no_copies(
+    fake_trt: Any, fake_cuda: FakeCudart
+) -> None:
+    from trtlab.cuda import DeviceArray
+
+    with Engine(_faketrt.PLAN) as eng:
+        x = _x(3)
+        out = eng.infer({"x": x}, outputs="device")
+        y = out["y"]
+        assert isinstance(y, DeviceArray) and y.shape == (3, 4) and y.dtype == np.float32
+        np.testing.assert_array_equal(y.numpy(), 2 * x + 1)
+        np.testing.assert_array_equal(out["idx"].numpy(), np.arange(3))
+        # feed the device output back in: no host<->device copy on the way
+        fake_cuda.calls.clear()
+        again = eng.infer({"x": y}, outputs="device")
+        assert "cudaMemcpyAsync" not in fake_cuda.calls and "cudaMemcpy" not in fake_cuda.calls
+        np.testing.assert_array_equal(again["y"].numpy(), 2 * (2 * x + 1) + 1)
+        # device inputs default to device outputs; outputs="numpy" copies back
+        auto = eng.infer({"x": y})
+        assert isinstance(auto["y"], DeviceArray)
+        host = eng.infer({"x": y}, outputs="numpy")
+        np.testing.assert_array_equal(host["y"], 2 * (2 * x + 1) + 1)
+        with pytest.raises(DTypeError, match="expects dtype float32, got int64"):
+            eng.infer({"x": out["idx"]})
+        with pytest.raises(InputError, match="outputs"):
+            eng.infer(x, outputs="gpu")  # type: ignore[arg-type]
+
+
+class _CudaArrayLike:
+    """A CuPy/Numba-style object: only ``__cuda_array_interface__``."""
+
+    def __init__(self, ptr: int, shape: tuple[int, ...], typestr: str, strides: Any = None):
+        self.__cuda_array_interface__ = {
+            "data": (ptr, False),
+            "shape": shape,
+            "typestr": typestr,
+            "strides": strides,
+            "version": 3,
+        }
+
+
+def test_cuda_array_interface_inputs(fake_trt: Any) -> None:
+    with Engine(_faketrt.PLAN) as eng, cuda.DeviceBuffer(2 * 4 * 4) as buf:
+        x = _x(2)
+        buf.copy_from_host(x)
+        out = eng.infer({"x": _CudaArrayLike(buf.ptr, (2, 4), "<f4")}, outputs="numpy")
+        np.testing.assert_array_equal(out["y"], 2 * x + 1)
+        with pytest.raises(ShapeError, match="contiguous"):
+            eng.infer({"x": _CudaArrayLike(buf.ptr, (2, 4), "<f4", strides=(4, 8))})
+
+
+def test_trt_runner_device_path(fake_trt: Any) -> None:
+    from trtlab.cuda import DeviceArray
+    from trtlab.runners.trt import TrtRunner
+
+    with TrtRunner(_faketrt.PLAN) as runner:
+        x = _x(2)
+        out = runner(x, outputs="device")
+        assert isinstance(out["y"], DeviceArray)
+        back = runner({"x": out["y"]}, outputs="numpy")
+        np.testing.assert_array_equal(back["y"], 2 * (2 * x + 1) + 1)
+        np.testing.assert_array_equal(runner(x)["y"], 2 * x + 1)  # numpy stays the default
+
+
+class _CpuDlpack:
+    """A DLPack producer on the CPU (what jax/cupy-on-host hand over): becomes a numpy input."""
+
+    def __init__(self, array: np.ndarray) -> None:
+        self._array = array
+
+    def __dlpack__(self, **kwargs: Any) -> Any:
+        return self._array.__dlpack__(**kwargs)
+
+    def __dlpack_device__(self) -> tuple[int, int]:
+        return self._array.__dlpack_device__()
+
+
+def test_dlpack_inputs_and_mixed_feeds(fake_trt: Any) -> None:
+    with Engine(_faketrt.PLAN) as eng:
+        x = _x(2)
+        out = eng.infer({"x": _CpuDlpack(x)})
+        np.testing.assert_array_equal(out["y"], 2 * x + 1)
+        with pytest.raises(DTypeError, match="numpy array, a torch CUDA tensor or a device"):
+            eng.infer({"x": [[1.0, 2.0, 3.0, 4.0]]})

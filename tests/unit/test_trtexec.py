@@ -1,15 +1,27 @@
-"""trtexec flags per TensorRT version, output parsing, and `trtlab build` argument handling."""
+"""trtexec flags per TensorRT version, output parsing, running it (timeout while streaming).
+
+`trtlab build`'s argument handling (trtexec flag names, legacy flags, --dry-run) is tested in
+test_cli.py, beside the parser it lives in.
+"""
 
 from __future__ import annotations
 
-import argparse
+import os
+import re
 import stat
 import sys
 from pathlib import Path
 
 import pytest
 
-from trtlab.errors import BackendError, ConfigError, DependencyError, InputError, ShapeError
+from trtlab.errors import (
+    BackendError,
+    ConfigError,
+    DependencyError,
+    InputError,
+    ProcessTimeoutError,
+    ShapeError,
+)
 from trtlab.trt import trtexec as tx
 
 DATA = Path(__file__).parent / "data"
@@ -116,17 +128,31 @@ def test_args_11x_fp16_points_at_converted_onnx() -> None:
         converted_onnx="m-fp16.onnx",
         detailed=False,
     )
-    assert args == ["--onnx=m-fp16.onnx", "--saveEngine=m.engine", "--stronglyTyped"]
-    assert not {"--fp16", "--bf16", "--int8", "--best"} & set(args)
+    # trtexec 11 removed --fp16/--bf16/--int8/--best and made --stronglyTyped a deprecated no-op
+    assert args == ["--onnx=m-fp16.onnx", "--saveEngine=m.engine"]
+    assert not {"--fp16", "--bf16", "--int8", "--best", "--stronglyTyped"} & set(args)
+
+
+def test_args_10x_strongly_typed_keeps_the_flag() -> None:
+    """On 10.x strong typing is opt-in: the flag must be there (it is only dropped on 11.x)."""
+    args = tx.trtexec_args(
+        "m.onnx",
+        None,
+        precision="fp16",
+        trt_version="10.13",
+        strongly_typed=True,
+        converted_onnx="m-fp16.onnx",
+        detailed=False,
+    )
+    assert args == ["--onnx=m-fp16.onnx", "--stronglyTyped"]
 
 
 def test_args_11x_default_converted_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("TRTLAB_CACHE_DIR", str(tmp_path / "c"))
     model = _relu_onnx(tmp_path / "m.onnx", [1, 4])
     args = tx.trtexec_args(model, None, precision="bf16", trt_version="11.4")
-    assert args[0].startswith(f"--onnx={tmp_path / 'c' / 'onnx'}") and args[0].endswith(
-        "-bf16.onnx"
-    )
+    assert args[0].startswith(f"--onnx={tmp_path / 'c' / 'onnx'}")
+    assert re.search(r"-bf16[^/]*\.onnx$", args[0]), args[0]
 
 
 def test_args_fp32_and_tf32_and_bf16_10x() -> None:
@@ -137,7 +163,7 @@ def test_args_fp32_and_tf32_and_bf16_10x() -> None:
     bf16 = tx.trtexec_args("m.onnx", None, precision="bf16", trt_version="10.13", detailed=False)
     assert bf16 == ["--onnx=m.onnx", "--bf16"]
     f32_11 = tx.trtexec_args("m.onnx", None, precision="fp32", trt_version="11.4", detailed=False)
-    assert f32_11 == ["--onnx=m.onnx", "--noTF32", "--stronglyTyped"]
+    assert f32_11 == ["--onnx=m.onnx", "--noTF32"]
 
 
 def test_args_workspace_not_whole_mib() -> None:
@@ -209,111 +235,76 @@ def test_run_trtexec_missing(monkeypatch: pytest.MonkeyPatch) -> None:
         tx.run_trtexec([], None)
 
 
-# -- `trtlab build` arguments ----------------------------------------------------------------------
-def test_parse_build_args_trtexec_spelling() -> None:
-    kw = tx.parse_build_args(
-        [
-            "--onnx=m.onnx",
-            "--saveEngine",
-            "m.engine",
-            "--fp16",
-            "--minShapes=input:1x3x224x224",
-            "--optShapes=input:8x3x224x224",
-            "--maxShapes=input:16x3x224x224",
-            "--memPoolSize=workspace:4096",
-            "--timingCacheFile=t.cache",
-            "--builderOptimizationLevel=5",
-            "--stronglyTyped",
-        ]
+def _script(tmp_path: Path, body: str) -> Path:
+    exe = tmp_path / "bin" / "trtexec"
+    exe.parent.mkdir(parents=True, exist_ok=True)
+    exe.write_text(f"#!{sys.executable}\n{body}")
+    exe.chmod(exe.stat().st_mode | stat.S_IXUSR)
+    return exe
+
+
+def _pid_from(exc: BaseException) -> int:
+    m = re.search(r"pid (\d+)", str(exc))
+    assert m, str(exc)
+    return int(m.group(1))
+
+
+@pytest.mark.timeout(120)
+def test_run_trtexec_timeout_stops_a_silent_hang(tmp_path: Path) -> None:
+    """B7: the timeout fires while trtexec is silent (it used to wait for stdout to close)."""
+    exe = _script(
+        tmp_path,
+        "import time\nprint('started', flush=True)\ntime.sleep(60)\nprint('finished')\n",
     )
-    assert kw == {
-        "onnx": "m.onnx",
-        "engine_path": "m.engine",
-        "precision": "fp16",
-        "workspace": 4096 << 20,
-        "profiles": {"input": ((1, 3, 224, 224), (8, 3, 224, 224), (16, 3, 224, 224))},
-        "timing_cache": "t.cache",
-        "strongly_typed": True,
-        "optimization_level": 5,
-        "cache": True,
-        "progress": True,
-    }
+    seen: list[str] = []
+    with pytest.raises(ProcessTimeoutError, match="timeout") as info:
+        tx.run_trtexec([], seen.append, trtexec=exe, timeout=2.0)
+    assert isinstance(info.value, BackendError) and isinstance(info.value, TimeoutError)
+    assert "finished" not in seen
+    with pytest.raises(ProcessLookupError):  # stopped and reaped, not left running
+        os.kill(_pid_from(info.value), 0)
 
 
-def test_parse_build_args_defaults_and_variants() -> None:
-    kw = tx.parse_build_args(["--onnx", "m.onnx"])
-    assert kw["precision"] == "tf32"  # trtexec's default: FP32 with TF32 allowed
-    assert kw["profiles"] is None and kw["workspace"] is None and kw["strongly_typed"] is None
-    assert tx.parse_build_args(["--onnx=m", "--noTF32"])["precision"] == "fp32"
-    assert tx.parse_build_args(["--onnx=m", "--bf16"])["precision"] == "bf16"
-    assert tx.parse_build_args(["--onnx=m", "--precision", "fp16"])["precision"] == "fp16"
-    assert tx.parse_build_args(["--onnx=m", "--memPoolSize=workspace:2G"])["workspace"] == 2 << 30
-    assert tx.parse_build_args(["--onnx=m", "--memPoolSize=workspace:512MiB"])["workspace"] == (
-        512 << 20
+@pytest.mark.timeout(120)
+def test_run_trtexec_timeout_stops_a_slow_printer(tmp_path: Path) -> None:
+    """A trtexec that keeps printing past the timeout is stopped too (output never closes)."""
+    exe = _script(
+        tmp_path,
+        "import time\nfor i in range(600):\n    print('line', i, flush=True)\n"
+        "    time.sleep(0.1)\nprint('finished')\n",
     )
-    only_opt = tx.parse_build_args(["--onnx=m", "--optShapes=x:2x3"])["profiles"]
-    assert only_opt == {"x": ((2, 3), (2, 3), (2, 3))}
-    two = tx.parse_build_args(["--onnx=m", "--shapes=a:1x2,'b:0':3x4", "--no-cache", "--quiet"])
-    assert two["profiles"] == {"a": ((1, 2),) * 3, "b:0": ((3, 4),) * 3}
-    assert two["cache"] is False and two["progress"] is False
+    seen: list[str] = []
+    with pytest.raises(ProcessTimeoutError) as info:
+        tx.run_trtexec([], seen.append, trtexec=exe, timeout=2.0)
+    assert "finished" not in seen and len(seen) < 600
+    assert "last lines" in str(info.value)
+    with pytest.raises(ProcessLookupError):
+        os.kill(_pid_from(info.value), 0)
 
 
-@pytest.mark.parametrize(
-    ("argv", "error", "match"),
-    [
-        (["--fp16", "--bf16"], ConfigError, "both"),
-        (["--precision=fp32", "--fp16"], ConfigError, "contradicts"),
-        (["--precision=tf32", "--noTF32"], ConfigError, "contradicts"),
-        (["--minShapes=x:1x3"], ShapeError, "optShapes"),
-        (["--optShapes=x:1xq"], ShapeError, "integers"),
-        (["--optShapes=1x3"], ShapeError, "name:NxCxHxW"),
-        (["--memPoolSize=dlaSRAM:1"], ConfigError, "workspace"),
-        (["--shapes=x:1", "--optShapes=x:1"], InputError, "both|--shapes"),
-    ],
-)
-def test_parse_build_args_errors(argv: list[str], error: type[Exception], match: str) -> None:
-    with pytest.raises(error, match=match):
-        tx.parse_build_args(["--onnx=m.onnx", *argv])
+def test_run_trtexec_within_timeout_is_untouched(tmp_path: Path) -> None:
+    exe = _fake_trtexec(tmp_path, DATA / "trtexec_10x.txt")
+    r = tx.run_trtexec(["--onnx=a.onnx"], None, trtexec=exe, timeout=300)
+    assert r.returncode == 0 and r.throughput_qps == pytest.approx(797.568)
 
 
-def test_add_build_subcommand_wires_run_build() -> None:
-    parser = argparse.ArgumentParser(prog="trtlab")
-    sub = parser.add_subparsers(dest="command")
-    tx.add_build_subcommand(sub)
-    ns = parser.parse_args(["build", "--onnx=m.onnx", "--fp16"])
-    assert ns.func is tx.run_build
-    assert tx.build_kwargs_from_namespace(ns)["precision"] == "fp16"
+@pytest.mark.parametrize("timeout", [0, -1, float("nan"), float("inf")])
+def test_run_trtexec_bad_timeout(timeout: float) -> None:
+    with pytest.raises(InputError, match="timeout"):
+        tx.run_trtexec([], None, trtexec="/bin/true", timeout=timeout)
 
 
-def test_run_build_without_tensorrt_or_trtexec(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
-) -> None:
-    """On this CPU machine: no trtexec and no full TensorRT -> a DependencyError with a hint."""
-    monkeypatch.setattr(tx, "find_trtexec", lambda: None)
-    from trtlab.trt import _compat
-
-    if _compat.has_full_tensorrt():
-        pytest.skip("full TensorRT is installed here")
-    _relu_onnx(tmp_path / "m.onnx", [1, 4])
-    parser = argparse.ArgumentParser()
-    tx.add_build_subcommand(parser.add_subparsers())
-    ns = parser.parse_args(["build", f"--onnx={tmp_path / 'm.onnx'}", "--quiet"])
-    with pytest.raises(DependencyError, match="TensorRT"):
-        ns.func(ns)
+# -- trtexec value syntax (used by `trtlab build`) -----------------------------------------------
+def test_parse_mem_pool() -> None:
+    assert tx.parse_mem_pool(None) is None
+    assert tx.parse_mem_pool("workspace:4096") == 4096 << 20
+    assert tx.parse_mem_pool("workspace:2G") == 2 << 30
+    with pytest.raises(ConfigError, match="workspace"):
+        tx.parse_mem_pool("dlaSRAM:1")
 
 
-def test_trtlab_cli_build_plugin(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> None:
-    """`trtlab build` is registered via trtlab.trt.cli; errors print without a traceback."""
-    from trtlab import cli
-    from trtlab.trt import _compat
-
-    if _compat.has_full_tensorrt():
-        pytest.skip("full TensorRT is installed here")
-    monkeypatch.setattr(tx, "find_trtexec", lambda: None)
-    model = _relu_onnx(tmp_path / "m.onnx", [1, 4])
-    assert cli.main(["build", f"--onnx={model}", "--fp16", "--quiet"]) == cli.EXIT_USAGE
-    assert "TensorRT (full) is not importable" in capsys.readouterr().err
-    assert cli.main(["build", "--onnx=m.onnx", "--fp16", "--bf16"]) == cli.EXIT_USAGE
-    assert "both given" in capsys.readouterr().err
+def test_trtexec_module_has_no_cli_code() -> None:
+    """The argparse code of `trtlab build` lives in trtlab.cli only (issue 11 A)."""
+    source = Path(tx.__file__).read_text()
+    assert not re.search(r"^\s*(import argparse|from trtlab.cli |import trtlab.cli)", source, re.M)
+    assert not hasattr(tx, "add_build_subcommand") and not hasattr(tx, "main")

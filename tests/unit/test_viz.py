@@ -36,9 +36,11 @@ def scene() -> tuple[np.ndarray, np.ndarray]:
     return image, cm
 
 
-def _result(name: str, backend: str, batch: int, base: float, **extra: object) -> BenchResult:
-    times = base + np.linspace(0.0, 1.0, 50) ** 3 * base
-    return BenchResult(name, backend, "cpu", batch, times, extra=dict(extra))
+def _result(
+    name: str, backend: str, batch: int, base: float, precision: str | None = None, n: int = 120
+) -> BenchResult:
+    times = base + np.linspace(0.0, 1.0, n) ** 3 * base  # >= 100 samples: p99 is defined
+    return BenchResult(name, backend, "cpu", batch, times, precision=precision)
 
 
 # -- top-k -----------------------------------------------------------------------------------------
@@ -261,3 +263,35 @@ def test_import_is_lazy() -> None:
         "assert 'ipywidgets' not in sys.modules, 'ipywidgets imported'"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_benchmark_figures_take_tables_and_skip_undefined_percentiles() -> None:
+    from trtlab.bench import BenchTable
+
+    few = _result("m", "onnxruntime", 1, 2.0, n=5)  # 5 samples: no p90/p99
+    assert few.p90 is None and few.p99 is None
+    fig = viz.latency_percentiles(BenchTable([few], context={}))
+    heights = [p.get_height() for p in _bars(fig.axes[0])]
+    assert heights[0] == pytest.approx(few.median)
+    assert np.isnan(heights[1]) and np.isnan(heights[2])  # no bar rather than a made-up p99
+    with pytest.raises(InputError, match="BenchResult"):
+        viz.throughput_vs_batch([object()])
+    with pytest.raises(InputError, match="BenchResult"):
+        viz.latency_histogram(object())
+
+
+def test_one_overlay_and_one_palette_home(scene: tuple[np.ndarray, np.ndarray]) -> None:
+    from trtlab import data
+
+    assert data.overlay is viz.overlay  # the re-export, not a second implementation
+    image, cm = scene
+    pil = viz.overlay(image, cm, alpha=0.4, palette=PALETTE, background=None)
+    np.testing.assert_array_equal(
+        np.asarray(pil), viz.blend_overlay(image, cm, alpha=0.4, palette=PALETTE)
+    )
+    kept = np.asarray(viz.overlay(image, cm, alpha=0.4, palette=PALETTE))  # background 0 untinted
+    np.testing.assert_array_equal(kept[cm == 0], image[cm == 0])
+    np.testing.assert_array_equal(viz.palette_array(None), data.voc_palette())
+    assert viz.palette_array(np.array([[0.0, 0.5, 1.0]])).tolist() == [[0, 128, 255]]
+    with pytest.raises(ShapeError, match="batch of 2"):
+        viz.overlay(image, np.stack([cm, cm]))

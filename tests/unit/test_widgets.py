@@ -19,6 +19,7 @@ import pytest
 from PIL import Image
 
 from trtlab import viz
+from trtlab._closing import Closeable
 from trtlab.bench import BenchResult
 from trtlab.doctor import Check, DoctorReport
 from trtlab.errors import BuildError, FileFormatError, InputError
@@ -273,6 +274,43 @@ def test_classifier_demo_factory_switches_backend(images: dict[str, Image.Image]
     assert made[-1] == ("tensorrt", "fp16") and "precision=fp16" in demo.status
 
 
+class ClosingClassifier(FakeClassifier, Closeable):
+    """A fake runner that records being closed (real runners are Closeable)."""
+
+    def __init__(self, backend: str = "onnxruntime") -> None:
+        super().__init__(backend)
+        self.closed = 0
+
+    def close(self) -> None:
+        self.closed += 1
+
+
+def test_classifier_demo_closes_the_runners_it_made(images: dict[str, Image.Image]) -> None:
+    made: list[ClosingClassifier] = []
+
+    def factory(backend: str, precision: str) -> ClosingClassifier:
+        made.append(ClosingClassifier(backend))
+        return made[-1]
+
+    demo = ClassifierDemo(
+        factory,
+        images=images,
+        labels=LABELS5,
+        preprocess=_tiny_pre,
+        backends=["onnxruntime", "tensorrt"],
+    )
+    demo.backend_dd.value = "tensorrt"
+    assert len(made) == 2 and all(r.closed == 0 for r in made)
+    demo.close()
+    assert [r.closed for r in made] == [1, 1]
+    demo.close()  # idempotent: nothing closed twice
+    assert [r.closed for r in made] == [1, 1]
+    given = ClosingClassifier()
+    fixed = ClassifierDemo(given, images=images, labels=LABELS5, preprocess=_tiny_pre)
+    fixed.close()
+    assert given.closed == 0  # a runner passed in belongs to the caller
+
+
 def test_classifier_demo_shows_runner_errors(images: dict[str, Image.Image]) -> None:
     def broken(x: np.ndarray) -> dict[str, np.ndarray]:
         raise InputError("expects [1, 3, 224, 224]", hint="resize")
@@ -499,19 +537,23 @@ def test_benchmark_panel_with_real_sweep() -> None:
 
 # -- ParityView ------------------------------------------------------------------------------------
 def test_parity_view_colours_failing_rows_red() -> None:
-    report = {
-        "passed": False,
-        "outputs": [
-            {"name": "logits", "passed": True, "max_abs": 1e-5, "cosine": 0.99999},
-            {
-                "name": "classes",
-                "passed": False,
-                "max_abs": 3.0,
-                "cosine": 0.5,
-                "message": "12% of pixels differ",
-            },
+    from trtlab.compare import OutputParity, ParityReport, get_tolerance
+
+    report = ParityReport(
+        outputs=[
+            OutputParity("logits", "logits", (1, 10), {"max_abs": 1e-5, "rel_l2": 1e-6}),
+            OutputParity(
+                "classes",
+                "classmap",
+                (1, 8, 8),
+                {"pixel_agreement": 0.88},
+                passed=False,
+                reasons=["12% of pixels differ"],
+            ),
         ],
-    }
+        precision="fp32",
+        tolerance=get_tolerance("fp32"),
+    )
     view = ParityView(report)
     assert view.passed is False
     rows = _rows(view.table.value)
@@ -520,9 +562,17 @@ def test_parity_view_colours_failing_rows_red() -> None:
     assert logits.startswith("ok;") and GREEN_BG in logits
     assert classes.startswith("fail;") and RED_BG in classes
     assert "FAIL" in view.header.value and "12% of pixels differ" in view.notes.value
-    assert [r["metrics"]["max_abs"] for r in view.rows] == [1e-5, 3.0]
-    view.report = {"outputs": [{"name": "logits", "passed": True, "max_abs": 0.0}]}
+    assert view.rows[0]["metrics"] == {"max_abs": 1e-5, "rel_l2": 1e-6}
+    assert view.rows[1]["shape"] == "1x8x8" and view.rows[1]["kind"] == "classmap"
+    saved = report.to_dict()  # the JSON form reads the same
+    assert ParityView(saved).rows == view.rows
+    view.report = ParityReport(
+        [OutputParity("logits", "logits", (1, 10))], "fp32", get_tolerance("fp32")
+    )
     assert view.passed and "PASS" in view.header.value
+    # anything else is refused with a visible error, not guessed at
+    view.report = {"passed": True, "outputs": "logits"}
+    assert view.passed is False and "ParityReport" in view.error and view.rows == []
 
 
 # -- with the real data module and a real ONNX Runtime runner --------------------------------------

@@ -19,11 +19,15 @@ from trtlab.errors import (
     BackendError,
     ConfigError,
     DTypeError,
+    EngineCompatibilityError,
+    EngineError,
+    EngineLoadError,
     FileFormatError,
     InputError,
     ShapeError,
 )
 from trtlab.runners.base import Runner, TensorSpec
+from trtlab.trt.profiles import ShapeRange
 from trtlab.wrappers import (
     DEFAULT_SEGMENTATION_SIZES,
     BatchChunk,
@@ -31,6 +35,7 @@ from trtlab.wrappers import (
     SegmentationWrapper,
     as_image_batch,
     batch_limits,
+    fit_into_profile,
     plan_batches,
     run_in_chunks,
 )
@@ -204,6 +209,8 @@ def test_batch_limits_from_spec_and_profile() -> None:
     assert batch_limits(dyn, ((2, 3, 8, 8), (6, 3, 8, 8))) == (2, 6)
     # a fixed dim wins over the profile (TensorRT reports both the same anyway)
     assert batch_limits(fixed, ((1, 3, 8, 8), (8, 3, 8, 8))) == (4, 4)
+    rng = ShapeRange((2, 3, 8, 8), (4, 3, 8, 8), (6, 3, 8, 8))
+    assert batch_limits(dyn, rng) == (2, 6)
 
 
 def test_run_in_chunks_pads_with_last_row_and_drops_padding() -> None:
@@ -329,12 +336,40 @@ def test_num_classes_check(clf_onnx: Path) -> None:
         ONNXClassifierWrapper(clf_onnx, num_classes=0)
 
 
-def test_quickstart_style_second_argument_is_explained(clf_onnx: Path) -> None:
-    # NVIDIA's quick-start passes [BATCH, 1000] second; here the second argument is the dtype
-    with pytest.raises(InputError, match="num_classes"):
-        ONNXClassifierWrapper(clf_onnx, [32, 1000])
+def test_quickstart_signatures_are_drop_ins(clf_onnx: Path, clf_fixed_onnx: Path) -> None:
+    x = _images(3)
+    # today's guide: (file, target_dtype=...); also the dtype second, positionally
+    for clf in (
+        ONNXClassifierWrapper(clf_onnx, target_dtype=np.float16),
+        ONNXClassifierWrapper(clf_onnx, np.float16),
+        # older copies: (file, [BATCH_SIZE, NUM_CLASSES], target_dtype=...) and (file, C, dtype)
+        ONNXClassifierWrapper(clf_onnx, [2, NUM_CLASSES], target_dtype=np.float16),
+        ONNXClassifierWrapper(clf_onnx, NUM_CLASSES, np.float16),
+        ONNXClassifierWrapper(clf_onnx, num_classes=NUM_CLASSES, target_dtype=np.float16),
+    ):
+        y = clf.predict(x)
+        assert y.shape == (3, NUM_CLASSES) and y.dtype == np.float16
+    assert ONNXClassifierWrapper(clf_onnx, [2, NUM_CLASSES]).max_batch == 2  # BATCH_SIZE
+    assert ONNXClassifierWrapper(clf_fixed_onnx, (4, NUM_CLASSES)).predict(x).shape == (3, 10)
+
+
+def test_quickstart_arguments_are_checked_against_the_model(
+    clf_onnx: Path, clf_fixed_onnx: Path
+) -> None:
+    with pytest.raises(InputError, match=r"num_classes=1000 .*outputs 10 classes"):
+        ONNXClassifierWrapper(clf_onnx, [32, 1000], target_dtype=np.float32).predict(_images(1))
+    with pytest.raises(InputError, match=r"outputs 10 classes"):
+        ONNXClassifierWrapper(clf_onnx, 1000, np.float32).predict(_images(1))
+    with pytest.raises(InputError, match=r"fixed batch of 4"):
+        ONNXClassifierWrapper(clf_fixed_onnx, [32, NUM_CLASSES]).predict(_images(1))
+    with pytest.raises(InputError, match=r"\[BATCH_SIZE, NUM_CLASSES\]"):
+        ONNXClassifierWrapper(clf_onnx, [32, 1000, 1])
+    with pytest.raises(InputError, match="two dtypes"):
+        ONNXClassifierWrapper(clf_onnx, np.float16, target_dtype=np.float32)
     with pytest.raises(InputError, match="floating"):
         ONNXClassifierWrapper(clf_onnx, np.int32)
+    with pytest.raises(InputError, match="positive int"):
+        ONNXClassifierWrapper(clf_onnx, True)
 
 
 def test_bad_files(tmp_path: Path, clf_onnx: Path) -> None:
@@ -363,7 +398,10 @@ def test_bad_files(tmp_path: Path, clf_onnx: Path) -> None:
 
 
 def test_backend_choice(tmp_path: Path, clf_onnx: Path) -> None:
-    from trtlab.runners import tensorrt_available
+    from trtlab.capabilities import can_build_engines, can_run_engines
+
+    def tensorrt_available() -> bool:
+        return can_build_engines()
 
     with pytest.raises(InputError, match="backend"):
         ONNXClassifierWrapper(clf_onnx, backend="pytorch")
@@ -374,11 +412,77 @@ def test_backend_choice(tmp_path: Path, clf_onnx: Path) -> None:
     assert ONNXClassifierWrapper(engine).backend == "tensorrt"  # decided by suffix, not loaded
     expected_auto = "tensorrt" if tensorrt_available() else "onnxruntime"
     assert ONNXClassifierWrapper(clf_onnx).backend == expected_auto
-    if not tensorrt_available():
+    if not can_run_engines():
         with pytest.raises(BackendError, match="TensorRT"):
             ONNXClassifierWrapper(engine).predict(_images(1))
+    if not tensorrt_available():
         with pytest.raises(BackendError, match="TensorRT"):
             ONNXClassifierWrapper(clf_onnx, backend="tensorrt").predict(_images(1))
+
+
+def test_auto_backend_and_precision_come_from_capabilities(
+    monkeypatch: pytest.MonkeyPatch, clf_onnx: Path
+) -> None:
+    import trtlab.capabilities as caps
+    from trtlab import runners
+
+    asked: list[tuple[Any, ...]] = []
+
+    def select(kind: str, requested: str = "auto", **kw: Any) -> str:
+        asked.append((kind, requested))
+        return "tensorrt"
+
+    def precision(backend: str, **kw: Any) -> str:
+        asked.append(("precision", backend))
+        return "bf16"
+
+    made: dict[str, Any] = {}
+
+    def fake_runner(path: Any, **kwargs: Any) -> Any:
+        made.update(kwargs)
+        raise BackendError("stop here")
+
+    monkeypatch.setattr(caps, "select_backend", select)
+    monkeypatch.setattr(caps, "default_precision", precision)
+    monkeypatch.setattr(runners, "runner", fake_runner)
+    clf = ONNXClassifierWrapper(clf_onnx, max_batch=8)
+    assert clf.backend == "tensorrt" and clf.precision == "bf16"
+    assert asked == [("onnx", "auto"), ("precision", "tensorrt")]
+    with pytest.raises(BackendError, match="stop here"):
+        clf.predict(_images(1))
+    assert made["backend"] == "tensorrt" and made["precision"] == "bf16"
+    assert made["profiles"] == [
+        {"input": ((1, 3, SIZE, SIZE), (4, 3, SIZE, SIZE), (8, 3, SIZE, SIZE))}
+    ]
+    # an explicit precision is kept as given, and an explicit backend is not re-chosen
+    asked.clear()
+    explicit = ONNXClassifierWrapper(clf_onnx, backend="onnxruntime", precision="fp32")
+    assert explicit.backend == "onnxruntime" and explicit.precision == "fp32" and asked == []
+
+
+def test_repr_survives_a_machine_without_backends(
+    monkeypatch: pytest.MonkeyPatch, clf_onnx: Path
+) -> None:
+    import trtlab.capabilities as caps
+    from trtlab.errors import DependencyError
+
+    def none_here(kind: str, requested: str = "auto", **kw: Any) -> str:
+        raise DependencyError("no ONNX Runtime and no TensorRT here")
+
+    monkeypatch.setattr(caps, "select_backend", none_here)
+    clf = ONNXClassifierWrapper(clf_onnx)
+    assert "none usable here" in repr(clf)
+    with pytest.raises(DependencyError, match="no ONNX Runtime"):
+        clf.predict(_images(1))
+
+
+def test_profiles_argument_forms_are_checked_early(clf_onnx: Path) -> None:
+    clf = ONNXClassifierWrapper(clf_onnx, profiles="input:2x3x32x32")
+    assert clf.profiles == [{"input": ShapeRange.fixed((2, 3, SIZE, SIZE))}]
+    with pytest.raises(ShapeError, match="min <= opt <= max"):
+        ONNXClassifierWrapper(
+            clf_onnx, profiles={"input": ((4, 3, 8, 8), (2, 3, 8, 8), (8, 3, 8, 8))}
+        )
 
 
 def test_precision_validation_and_warning(clf_onnx: Path) -> None:
@@ -456,7 +560,7 @@ class _FakeTrtRunner(Runner):
     backend = "tensorrt"
 
     def __init__(self, lo: int, hi: int) -> None:
-        from trtlab.trt.runtime import EngineTensor, ProfileShape
+        from trtlab.trt.runtime import EngineTensor
 
         super().__init__(name="fake-engine")
         self.lo, self.hi = lo, hi
@@ -467,7 +571,7 @@ class _FakeTrtRunner(Runner):
             mode="input",
             trt_dtype="HALF",
             shape=(-1, 3, 8, 8),
-            profiles=(ProfileShape((lo, 3, 8, 8), (lo, 3, 8, 8), (hi, 3, 8, 8)),),
+            profiles=(ShapeRange((lo, 3, 8, 8), (lo, 3, 8, 8), (hi, 3, 8, 8)),),
         )
         self.engine = SimpleNamespace(inputs=[tensor], profile=0)
 
@@ -529,6 +633,32 @@ def test_profile_spatial_range_error(tmp_path: Path) -> None:
     assert fake.calls == []
 
 
+def test_engine_load_errors_are_told_apart_by_type(tmp_path: Path) -> None:
+    def failing(exc: Exception) -> Any:
+        clf, fake = _with_fake(tmp_path, 1, 4)
+
+        def boom() -> None:
+            raise exc
+
+        fake._activate = boom  # type: ignore[method-assign]
+        return clf
+
+    # a load error of the right type gets the wrapper's hint, whatever its text says
+    with pytest.raises(EngineLoadError, match="rebuild it here") as info:
+        failing(EngineLoadError("plan rejected")).predict(_images(1, 8, 8))
+    assert "plan rejected" in str(info.value)
+    # a provenance mismatch already says what to rebuild with: passed on unchanged
+    compat = EngineCompatibilityError("built with TensorRT 10.13 on sm_90")
+    with pytest.raises(EngineCompatibilityError) as info2:
+        failing(compat).predict(_images(1, 8, 8))
+    assert info2.value is compat
+    # another engine error is not re-labelled because its message mentions "deserialize"
+    other = EngineError("out of memory while trying to deserialize")
+    with pytest.raises(EngineError) as info3:
+        failing(other).predict(_images(1, 8, 8))
+    assert info3.value is other
+
+
 def test_default_trt_profiles(clf_onnx: Path, seg_onnx: Path) -> None:
     clf = ONNXClassifierWrapper(clf_onnx, max_batch=8)
     assert clf._default_profiles() == {
@@ -539,6 +669,95 @@ def test_default_trt_profiles(clf_onnx: Path, seg_onnx: Path) -> None:
     assert seg._default_profiles() == {"input": ((1, 3, lo, lo), (2, 3, opt, opt), (4, 3, hi, hi))}
     with pytest.raises(InputError, match="max_batch"):
         ONNXClassifierWrapper(clf_onnx, max_batch=0)
+
+
+class _FakeSegRunner(Runner):
+    """An FCN-like engine with input profile ``rng``: returns a zero class map, records shapes."""
+
+    backend = "tensorrt"
+
+    def __init__(self, rng: ShapeRange) -> None:
+        from trtlab.trt.runtime import EngineTensor
+
+        super().__init__(name="fake-seg-engine")
+        self.shapes: list[tuple[int, ...]] = []
+        self.rng = rng
+        tensor = EngineTensor(
+            name="input", mode="input", trt_dtype="FLOAT", shape=(-1, 3, -1, -1), profiles=(rng,)
+        )
+        self.engine = SimpleNamespace(inputs=[tensor], profile=0)
+
+    def _activate(self) -> None:
+        self._inputs = [TensorSpec("input", (None, 3, None, None), np.dtype(np.float32))]
+        self._outputs = [TensorSpec("classes", (None, None, None), np.dtype(np.int64))]
+        self._device = "cuda:0 (fake)"
+
+    def _infer(self, feed: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        x = feed["input"]
+        if not self.rng.contains(x.shape):  # what the real engine's check_shape refuses
+            raise ShapeError(f"{list(x.shape)} outside the profile {self.rng}")
+        self.shapes.append(tuple(x.shape))
+        return {"classes": np.zeros((x.shape[0], *x.shape[2:]), np.int64)}
+
+
+def _seg_with_fake(tmp_path: Path, rng: ShapeRange) -> tuple[SegmentationWrapper, _FakeSegRunner]:
+    engine = tmp_path / "seg.plan"
+    engine.write_bytes(b"fake")
+    fake = _FakeSegRunner(rng)
+    seg = SegmentationWrapper(engine)
+    seg._make_runner = lambda: fake  # type: ignore[method-assign]
+    return seg, fake
+
+
+def test_default_segmentation_profile_covers_nvidia_tutorial_sizes(
+    tmp_path: Path, seg_onnx: Path
+) -> None:
+    """B9: the default FCN profile takes 1x3x1026x1282 and 1x3x1440x2560 (either way round)."""
+    import warnings
+
+    from PIL import Image
+
+    rng = SegmentationWrapper(seg_onnx)._default_profiles()["input"]
+    for h, w in [(1026, 1282), (1440, 2560), (2560, 1440)]:
+        assert rng.contains((1, 3, h, w)), (h, w, rng)
+    # segment() of an image wider than 2:1 (shorter side 520 -> 520x1352) runs unresized
+    seg, fake = _seg_with_fake(tmp_path, rng)
+    wide = Image.fromarray(np.zeros((100, 260, 3), np.uint8))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no resize warning: it fits
+        class_map, over = seg.segment(wide)
+    assert class_map.shape == (520, 1352) and fake.shapes == [(1, 3, 520, 1352)]
+    assert over.size == wide.size
+
+
+def test_segment_resizes_into_a_narrower_profile_with_a_warning(tmp_path: Path) -> None:
+    from PIL import Image
+
+    rng = ShapeRange((1, 3, 64, 64), (1, 3, 128, 128), (1, 3, 256, 256))
+    seg, fake = _seg_with_fake(tmp_path, rng)
+    img = Image.fromarray(np.zeros((60, 200, 3), np.uint8))
+    with pytest.warns(UserWarning, match=r"outside the engine's optimization profile.*resized"):
+        class_map, over = seg.segment(img, size=120)  # 120x400 preprocessed: too wide
+    assert fake.shapes == [(1, 3, 77, 256)] and class_map.shape == (77, 256)
+    assert over.size == img.size
+    # predict() itself never resizes: the caller's array is refused with the allowed range
+    with pytest.raises(ShapeError, match=r"width 400 .*allowed 64\.\.256"):
+        seg.predict(np.zeros((1, 3, 120, 400), np.float32))
+
+
+@pytest.mark.parametrize(
+    ("hw", "expected"),
+    [
+        ((100, 100), None),  # fits
+        ((120, 400), (77, 256)),  # too wide: scale down, ratio kept
+        ((30, 40), (64, 85)),  # too small: scale up
+        ((60, 1000), (64, 256)),  # cannot keep the ratio: clamp
+    ],
+)
+def test_fit_into_profile(hw: tuple[int, int], expected: tuple[int, int] | None) -> None:
+    rng = ShapeRange((1, 3, 64, 64), (1, 3, 128, 128), (1, 3, 256, 256))
+    assert fit_into_profile(hw, rng) == expected
+    assert fit_into_profile(hw, None) is None
 
 
 # -- segmentation ---------------------------------------------------------------------------

@@ -15,6 +15,7 @@ from trtlab.cuda._rt import (
     ERROR_HINTS,
     CudaCallError,
     check,
+    clear_last_error,
     has_cuda_python,
     make_error,
     runtime,
@@ -34,6 +35,7 @@ from trtlab.cuda.device import (
     current_device,
     describe,
     device_count,
+    device_guard,
     device_name,
     driver_version,
     is_available,
@@ -43,6 +45,7 @@ from trtlab.cuda.device import (
     synchronize,
 )
 from trtlab.cuda.memory import (
+    DeviceArray,
     DeviceBuffer,
     PinnedHostBuffer,
     memcpy_dtod,
@@ -51,12 +54,21 @@ from trtlab.cuda.memory import (
     memcpy_htod,
     memcpy_htod_async,
 )
-from trtlab.cuda.stream import CudaGraph, Event, Stream, abort_capture, capture, elapsed_ms
+from trtlab.cuda.stream import (
+    CudaGraph,
+    Event,
+    Stream,
+    abort_capture,
+    capture,
+    elapsed_ms,
+    stream_handle,
+)
 
 __all__ = [
     "ERROR_HINTS",
     "CudaCallError",
     "CudaGraph",
+    "DeviceArray",
     "DeviceBuffer",
     "Event",
     "PinnedHostBuffer",
@@ -65,10 +77,12 @@ __all__ = [
     "as_torch",
     "capture",
     "check",
+    "clear_last_error",
     "compute_capability",
     "current_device",
     "describe",
     "device_count",
+    "device_guard",
     "device_name",
     "device_ptr",
     "driver_version",
@@ -89,6 +103,7 @@ __all__ = [
     "runtime",
     "runtime_version",
     "set_device",
+    "stream_handle",
     "synchronize",
     "torch_to_numpy_dtype",
     "use_backend",

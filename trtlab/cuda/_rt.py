@@ -196,6 +196,20 @@ def check(result: Any, call: str = "CUDA call") -> Any:
     return values
 
 
+def clear_last_error() -> str | None:
+    """Read and reset CUDA's sticky error left by a failed asynchronous call (cudaGetLastError).
+
+    trtexec does this after a failed CUDA-graph capture, so the next, unrelated call does not
+    report the old error. Returns the error's name, or None when there was none.
+    """
+    fn = getattr(runtime(), "cudaGetLastError", None)
+    if fn is None:
+        return None
+    result = fn()
+    code = result[0] if isinstance(result, tuple) else result
+    return None if _is_success(code) else error_name(code)
+
+
 def call(name: str, *args: Any) -> Any:
     """Call ``cudart.<name>(*args)`` and :func:`check` its result."""
     rt = runtime()

@@ -14,6 +14,7 @@ import numpy as np
 
 from trtlab._lazy import lazy_import
 from trtlab.errors import DTypeError, InputError, ShapeError
+from trtlab.tensors import numpy_dtype_by_name
 
 #: numpy dtype name -> torch dtype attribute name (bool, ints, floats, bfloat16 via ml_dtypes).
 NUMPY_TO_TORCH: dict[str, str] = {
@@ -31,17 +32,8 @@ NUMPY_TO_TORCH: dict[str, str] = {
 }
 TORCH_TO_NUMPY: dict[str, str] = {v: k for k, v in NUMPY_TO_TORCH.items()}
 
-#: numpy dtype names that only exist through the ml_dtypes package.
-_ML_DTYPES = {"bfloat16", "float8_e4m3fn", "float8_e8m0fnu"}
-
-
-def numpy_dtype(name: str) -> np.dtype[Any]:
-    """``np.dtype`` for a name, including ml_dtypes' ``bfloat16`` / ``float8_*``."""
-    if name in _ML_DTYPES:
-        ml = lazy_import("ml_dtypes", purpose=f"represent {name} tensors in numpy")
-        dt: np.dtype[Any] = np.dtype(getattr(ml, name))
-        return dt
-    return np.dtype(name)
+#: ``np.dtype`` for a name, including ml_dtypes' ``bfloat16`` / ``float8_*`` (one home: tensors).
+numpy_dtype = numpy_dtype_by_name
 
 
 def torch_dtype_name(dtype: Any) -> str:
@@ -161,6 +153,41 @@ def as_torch(
         return raw.view(getattr(torch, NUMPY_TO_TORCH[dt.name])).view(shape)
     holder = _CudaArray(ptr, shape, dt, owner if owner is not None else memory)
     return torch.as_tensor(holder, device="cuda")
+
+
+def cuda_array_info(value: Any) -> tuple[int, tuple[int, ...], np.dtype[Any], int | None]:
+    """``(ptr, shape, dtype, stream)`` of a ``__cuda_array_interface__`` object (no copy).
+
+    CuPy, Numba and :class:`~trtlab.cuda.DeviceArray` speak it; ``stream`` (CAI v3) is the stream
+    the producer queued its writes on (None: already synchronized). Strided views are refused.
+    """
+    from trtlab.cuda.memory import DeviceArray
+
+    cai = value.__cuda_array_interface__
+    shape = tuple(int(d) for d in cai["shape"])
+    dtype = value.dtype if isinstance(value, DeviceArray) else np.dtype(cai["typestr"])
+    strides = cai.get("strides")
+    if strides is not None:
+        expect = [dtype.itemsize] * len(shape)
+        for axis in range(len(shape) - 2, -1, -1):
+            expect[axis] = expect[axis + 1] * shape[axis + 1]
+        if tuple(int(s) for s in strides) != tuple(expect):
+            raise ShapeError(
+                f"expected a contiguous (row-major) device array, got strides {tuple(strides)} "
+                f"for shape {list(shape)}",
+                hint="make it contiguous first (cupy.ascontiguousarray(x), x.contiguous())",
+            )
+    stream = cai.get("stream")
+    return int(cai["data"][0]), shape, dtype, None if stream is None else int(stream)
+
+
+def from_dlpack(value: Any) -> Any:
+    """A numpy array (CPU DLPack) or a torch CUDA tensor (CUDA DLPack) over the same memory."""
+    device_type = int(value.__dlpack_device__()[0])
+    if device_type == 1:  # kDLCPU
+        return np.from_dlpack(value)
+    torch = lazy_import("torch", purpose="read CUDA DLPack tensors without a copy")
+    return torch.from_dlpack(value)
 
 
 def from_pycuda(allocation: Any) -> int:

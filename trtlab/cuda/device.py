@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
+
 from trtlab.cuda._rt import CudaCallError, call, enum
 
 #: Error codes that mean "no usable GPU here" rather than "something broke".
@@ -39,6 +42,24 @@ def current_device() -> int:
 def set_device(device: int) -> None:
     """Make ``device`` current for the calling thread (all buffers/streams go there)."""
     call("cudaSetDevice", int(device))
+
+
+@contextlib.contextmanager
+def device_guard(device: int) -> Iterator[None]:
+    """Make ``device`` current inside the block and restore the caller's device after it.
+
+    Buffers, streams and TensorRT contexts belong to one GPU: work for them must be queued with
+    that GPU current, whatever the caller (or torch) made current since.
+    """
+    previous = current_device()
+    if previous == device:
+        yield
+        return
+    set_device(device)
+    try:
+        yield
+    finally:
+        set_device(previous)
 
 
 def synchronize() -> None:

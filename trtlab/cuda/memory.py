@@ -16,14 +16,14 @@ import numpy as np
 
 from trtlab._closing import Closeable
 from trtlab.cuda._rt import call, enum, runtime
-from trtlab.cuda.stream import Stream
+from trtlab.cuda.stream import Stream, stream_handle
 from trtlab.errors import CudaError, DTypeError, InputError, ShapeError
 
 StreamLike = Stream | int | None
 
 
-def _stream_handle(stream: StreamLike) -> int | None:
-    return None if stream is None else int(stream)
+def _stream_handle(stream: Any) -> int | None:
+    return None if stream is None else stream_handle(stream)
 
 
 def _free_quietly(backend: Any, fn_name: str, ptr: int) -> None:
@@ -95,7 +95,7 @@ def memcpy_htod_async(dst_ptr: int, src: np.ndarray, stream: Stream | int) -> No
         _host_ptr(src),
         src.nbytes,
         _kind("cudaMemcpyHostToDevice"),
-        int(stream),
+        stream_handle(stream),
     )
 
 
@@ -108,7 +108,7 @@ def memcpy_dtoh_async(dst: np.ndarray, src_ptr: int, stream: Stream | int) -> No
         int(src_ptr),
         dst.nbytes,
         _kind("cudaMemcpyDeviceToHost"),
-        int(stream),
+        stream_handle(stream),
     )
 
 
@@ -288,7 +288,13 @@ class PinnedHostBuffer(Closeable):
         """
         if not self._finalizer.alive:
             raise CudaError("this PinnedHostBuffer was freed", hint="allocate a new one")
-        return np.asarray(_ArrayView(self, self._ptr, self.shape, self.dtype))
+        if self.dtype.kind != "V" or self.dtype.fields:
+            return np.asarray(_ArrayView(self, self._ptr, self.shape, self.dtype))
+        # ml_dtypes (bfloat16, float8_*) have typestr '<V2': the array interface would hand
+        # numpy a void array, so view raw bytes and reinterpret them as the real dtype.
+        raw = np.asarray(_ArrayView(self, self._ptr, (self.nbytes,), np.uint8))
+        typed: np.ndarray = raw.view(self.dtype).reshape(self.shape)
+        return typed
 
     @property
     def closed(self) -> bool:
@@ -300,3 +306,87 @@ class PinnedHostBuffer(Closeable):
 
     def __repr__(self) -> str:
         return f"<PinnedHostBuffer {list(self.shape)} {self.dtype} ({self.nbytes} bytes)>"
+
+
+class DeviceArray:
+    """A typed view of device memory (address, shape, dtype) that keeps its owner alive.
+
+    What :meth:`trtlab.trt.runtime.Engine.infer` returns with ``outputs="device"`` when the inputs
+    are not torch tensors, and what it accepts back as an input without a copy. It speaks
+    ``__cuda_array_interface__`` (v3, with the stream it was produced on), so CuPy, Numba and
+    ``torch.as_tensor(..., device="cuda")`` read it in place; :meth:`numpy` copies it to the host.
+    """
+
+    def __init__(
+        self,
+        ptr: int,
+        shape: tuple[int, ...],
+        dtype: Any,
+        *,
+        owner: Any = None,
+        stream: StreamLike = None,
+    ) -> None:
+        self.ptr = int(ptr)
+        self.shape = tuple(int(d) for d in shape)
+        self.dtype: np.dtype[Any] = np.dtype(dtype)
+        self.owner = owner  # a DeviceBuffer (or anything) whose lifetime bounds the memory
+        self.stream = _stream_handle(stream)
+
+    @classmethod
+    def empty(cls, shape: tuple[int, ...], dtype: Any, *, stream: StreamLike = None) -> DeviceArray:
+        """A new, uninitialised device array backed by its own :class:`DeviceBuffer`."""
+        dt = np.dtype(dtype)
+        buf = DeviceBuffer(int(np.prod(shape, dtype=np.int64)) * dt.itemsize)
+        return cls(buf.ptr, shape, dt, owner=buf, stream=stream)
+
+    @classmethod
+    def from_numpy(cls, array: np.ndarray, *, stream: StreamLike = None) -> DeviceArray:
+        """A device copy of a host array (queued on ``stream`` when given)."""
+        array = _check_host_array(np.ascontiguousarray(array), what="array")
+        out = cls.empty(array.shape, array.dtype, stream=stream)
+        memcpy_htod(out.ptr, array, stream)
+        return out
+
+    @property
+    def nbytes(self) -> int:
+        return int(np.prod(self.shape, dtype=np.int64)) * self.dtype.itemsize
+
+    @property
+    def ndim(self) -> int:
+        return len(self.shape)
+
+    @property
+    def __cuda_array_interface__(self) -> dict[str, Any]:
+        cai: dict[str, Any] = {
+            "shape": self.shape,
+            "typestr": self.dtype.str,
+            "data": (self.ptr, False),
+            "strides": None,
+            "version": 3,
+        }
+        if self.stream:  # 0 is not allowed in v3 ("no synchronization" is None)
+            cai["stream"] = self.stream
+        return cai
+
+    def synchronize(self) -> None:
+        """Wait until the work that produces this array has finished."""
+        if self.stream is not None:
+            call("cudaStreamSynchronize", self.stream)
+
+    def numpy(self) -> np.ndarray:
+        """A host copy (waits for the producing stream first)."""
+        self.synchronize()
+        out = np.empty(self.shape, dtype=self.dtype)
+        if out.nbytes:
+            memcpy_dtoh(out.view(np.uint8).reshape(-1), self.ptr)
+        return out
+
+    def torch(self) -> Any:
+        """A torch CUDA tensor over the same memory (no copy; keeps this array alive)."""
+        from trtlab.cuda.adapters import as_torch
+
+        self.synchronize()
+        return as_torch(self.ptr, self.shape, self.dtype, owner=self)
+
+    def __repr__(self) -> str:
+        return f"<DeviceArray {list(self.shape)} {self.dtype} at 0x{self.ptr:x}>"

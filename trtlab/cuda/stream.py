@@ -177,6 +177,35 @@ class Stream(_Owned):
         return f"<Stream {state}{owned}>"
 
 
+def stream_handle(stream: Any) -> int:
+    """The ``cudaStream_t`` (an int, what TensorRT wants) of any stream object trtlab meets.
+
+    Accepts a :class:`Stream`, an int handle, a ``torch.cuda.Stream``/``ExternalStream``
+    (``.cuda_stream``) and objects with the CUDA stream protocol (``__cuda_stream__``, e.g.
+    cuda.core streams). TensorRT's ``execute_async_v3`` raises ``TypeError`` for anything else.
+    """
+    if isinstance(stream, Stream):
+        return stream.handle
+    if isinstance(stream, bool):
+        pass
+    elif isinstance(stream, int):
+        return int(stream)
+    else:
+        torch_handle = getattr(stream, "cuda_stream", None)
+        if isinstance(torch_handle, int):
+            return torch_handle
+        protocol = getattr(stream, "__cuda_stream__", None)
+        if callable(protocol):
+            return int(protocol()[1])
+        if hasattr(stream, "__index__"):  # numpy integers
+            return int(stream.__index__())
+    raise InputError(
+        f"expected a CUDA stream (trtlab.cuda.Stream, torch.cuda.Stream or an int handle), got "
+        f"{type(stream).__name__}",
+        hint="pass stream=trtlab.cuda.Stream(), torch.cuda.current_stream() or stream.cuda_stream",
+    )
+
+
 class Event(_Owned):
     """A marker in a stream: used to order streams and to time GPU work without host jitter."""
 
@@ -193,7 +222,7 @@ class Event(_Owned):
 
     def record(self, stream: Stream | int | None = None) -> Event:
         """Record this event at the current end of ``stream`` (default stream when ``None``)."""
-        handle = 0 if stream is None else int(stream)
+        handle = 0 if stream is None else stream_handle(stream)
         call("cudaEventRecord", self.handle, handle)
         return self
 
@@ -244,7 +273,7 @@ class CudaGraph(_Owned):
 
     def launch(self, stream: Stream | int) -> None:
         """Queue one replay of the graph on ``stream``."""
-        call("cudaGraphLaunch", self.handle, int(stream))
+        call("cudaGraphLaunch", self.handle, stream_handle(stream))
 
     def close(self) -> None:
         super().close()

@@ -1,7 +1,8 @@
 """Runners: one interface (``Runner``) over PyTorch, ONNX Runtime and TensorRT.
 
-``runner(source)`` picks the best backend this machine has: TensorRT for ``.onnx`` files on a GPU
-host with TensorRT installed, otherwise ONNX Runtime; PyTorch for ``nn.Module`` objects.
+``runner(source)`` picks the best backend this machine has (decided by
+:func:`trtlab.capabilities.select_backend`): TensorRT for ``.onnx`` files where engines can be
+built (full TensorRT, a GPU and cuda-python), otherwise ONNX Runtime; PyTorch for ``nn.Module``.
 Backend modules are imported on first use, so importing this package stays cheap.
 """
 
@@ -13,9 +14,9 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from trtlab._lazy import INSTALL_HINTS, has_module
+from trtlab import capabilities
 from trtlab.errors import BackendError, FileFormatError, InputError
-from trtlab.runners.base import BACKENDS, Runner, TensorSpec
+from trtlab.runners.base import Runner, TensorSpec
 
 if TYPE_CHECKING:
     from trtlab.runners.ort import OnnxRuntimeRunner
@@ -42,44 +43,18 @@ def __getattr__(name: str) -> Any:
 
 
 def tensorrt_available() -> bool:
-    """True when the full ``tensorrt`` package imports here *and* a CUDA GPU is present."""
-    if not has_module("tensorrt"):
-        return False
-    from trtlab.doctor import gpu_present
-
-    return gpu_present()
+    """True when TensorRT engines can be built and run here (full TensorRT, GPU, cuda-python)."""
+    return capabilities.can_build_engines()
 
 
 def available_backends() -> list[str]:
     """Backends usable on this machine, in order torch, onnxruntime, tensorrt (no heavy imports)."""
-    found = []
-    if has_module("torch"):
-        found.append("torch")
-    if has_module("onnxruntime"):
-        found.append("onnxruntime")
-    if tensorrt_available():
-        found.append("tensorrt")
-    return found
+    return capabilities.available_backends()
 
 
 def tensorrt_missing_error(what: str) -> BackendError:
     """The error for "TensorRT was needed for ``what``": why it is missing and what to do."""
-    from trtlab.doctor import gpu_present
-
-    reasons = []
-    if not has_module("tensorrt"):
-        reasons.append("the 'tensorrt' Python package is not installed")
-    if not gpu_present():
-        reasons.append("no CUDA GPU is visible")
-    reason = " and ".join(reasons) or "TensorRT did not pass the availability check"
-    return BackendError(
-        f"{what} needs TensorRT, which is not available here: {reason}",
-        hint=(
-            "run on a machine with an NVIDIA GPU and TensorRT ("
-            + INSTALL_HINTS["tensorrt"]
-            + "); on this machine use the .onnx file with backend='onnxruntime' instead"
-        ),
-    )
+    return capabilities.tensorrt_missing_error(what)
 
 
 def _is_torch_module(source: object) -> bool:
@@ -88,29 +63,22 @@ def _is_torch_module(source: object) -> bool:
 
 
 def _onnx_runner(path: Path | bytes, backend: str, kw: dict[str, Any]) -> Runner:
-    if backend == "auto":
-        backend = "tensorrt" if tensorrt_available() else "onnxruntime"
+    what = f"the ONNX model {path.name}" if isinstance(path, Path) else "an ONNX model"
+    backend = capabilities.select_backend("onnx", backend, what=what)
     if backend == "onnxruntime":
         from trtlab.runners.ort import OnnxRuntimeRunner
 
         return OnnxRuntimeRunner(path, **kw)
-    if backend == "tensorrt":
-        if not tensorrt_available():
-            raise tensorrt_missing_error("backend='tensorrt'")
-        from trtlab.runners import trt as trt_runners
+    from trtlab.runners import trt as trt_runners
 
-        from_onnx = getattr(trt_runners.TrtRunner, "from_onnx", None)
-        if from_onnx is None:
-            raise BackendError(
-                "this trtlab build has no TrtRunner.from_onnx",
-                hint="build an engine with trtlab.build_engine(onnx_path) and pass the .engine",
-            )
-        runner_: Runner = from_onnx(path, **kw)
-        return runner_
-    raise InputError(
-        f"an ONNX model cannot run with backend={backend!r}",
-        hint="use backend='onnxruntime' or 'tensorrt' (or 'auto'); for 'torch' pass the nn.Module",
-    )
+    from_onnx = getattr(trt_runners.TrtRunner, "from_onnx", None)
+    if from_onnx is None:
+        raise BackendError(
+            "this trtlab build has no TrtRunner.from_onnx",
+            hint="build an engine with trtlab.build_engine(onnx_path) and pass the .engine",
+        )
+    runner_: Runner = from_onnx(path, **kw)
+    return runner_
 
 
 def runner(source: Any, backend: str = "auto", **kw: Any) -> Runner:
@@ -120,12 +88,7 @@ def runner(source: Any, backend: str = "auto", **kw: Any) -> Runner:
     exported to ONNX for the other backends), an ``.onnx`` path or its bytes, or a serialized
     TensorRT engine (``.engine``/``.plan``/``.trt``). Extra keyword arguments go to the runner.
     """
-    valid = ("auto", *BACKENDS)
-    if not isinstance(backend, str) or backend not in valid:
-        raise InputError(
-            f"unknown backend {backend!r}; valid backends: {', '.join(valid)}",
-            hint=f"this machine has: {', '.join(available_backends()) or 'none'}",
-        )
+    capabilities.check_backend(backend)
     if isinstance(source, Runner):
         if backend not in ("auto", source.backend):
             raise InputError(
@@ -134,12 +97,7 @@ def runner(source: Any, backend: str = "auto", **kw: Any) -> Runner:
             )
         return source
     if _is_torch_module(source):
-        if backend not in ("auto", "torch"):
-            raise InputError(
-                f"an nn.Module runs with backend='torch', got backend={backend!r}",
-                hint="export it first: path = trtlab.export_onnx(model, 'model.onnx', example), "
-                "then trtlab.runner(path, backend=...)",
-            )
+        capabilities.select_backend("module", backend)
         from trtlab.runners.torch_runner import TorchRunner
 
         return TorchRunner(source, **kw)
@@ -151,14 +109,7 @@ def runner(source: Any, backend: str = "auto", **kw: Any) -> Runner:
         if suffix in ONNX_SUFFIXES:
             return _onnx_runner(path, backend, kw)
         if suffix in ENGINE_SUFFIXES:
-            if backend not in ("auto", "tensorrt"):
-                raise InputError(
-                    f"{path.name} is a TensorRT engine; only backend='tensorrt' can run it, "
-                    f"got backend={backend!r}",
-                    hint="run the .onnx file with onnxruntime instead",
-                )
-            if not tensorrt_available():
-                raise tensorrt_missing_error(f"running the engine {path.name}")
+            capabilities.select_backend("engine", backend, what=f"the engine {path.name}")
             from trtlab.runners.trt import TrtRunner
 
             return TrtRunner(path, **kw)

@@ -10,21 +10,43 @@ from __future__ import annotations
 
 import abc
 from collections.abc import Mapping, Sequence
-from types import TracebackType
 from typing import Any, Union
 
 import numpy as np
 
-from trtlab.errors import DTypeError, InputError, ShapeError
+from trtlab._closing import Closeable
+from trtlab.capabilities import BACKENDS
+from trtlab.errors import DTypeError, InputError, NonFiniteError, ShapeError
 from trtlab.tensors import Dim, TensorSpec, check_input_names
 
-BACKENDS = ("torch", "onnxruntime", "tensorrt")
-
-
 Feed = Union[Mapping[str, Any], np.ndarray, Sequence[np.ndarray]]
+#: Per-input check computed at activation: spec, rank, fixed (axis, size) pairs, and the fixed
+#: dims after axis 0 as one tuple when only axis 0 is dynamic (else None).
+_InputCheck = tuple[TensorSpec, int, tuple[tuple[int, int], ...], Union[tuple[Any, ...], None]]
 
 
-class Runner(abc.ABC):
+def _sum_not_finite(value: np.ndarray) -> bool:
+    """One reduction: NaN/inf anywhere make the sum non-finite (so may a mere overflow)."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        return not bool(np.isfinite(np.add.reduce(value, None)))
+
+
+def _reject_nonfinite(owner: str, name: str, value: np.ndarray) -> None:
+    """Raise NonFiniteError when ``value`` holds NaN/inf (no-op after a mere sum overflow)."""
+    finite = np.isfinite(value)
+    if finite.all():
+        return
+    n_nan = int(np.isnan(value).sum())
+    n_inf = int(value.size - int(finite.sum()) - n_nan)
+    first = [int(i) for i in np.unravel_index(int(np.argmin(finite)), value.shape)]
+    raise NonFiniteError(
+        f"{owner}: input '{name}' holds {n_nan} NaN and {n_inf} infinite values (first at "
+        f"{first}); the outputs would be NaN without a word",
+        hint="check the preprocessing (a division by zero?); np.nan_to_num(x) replaces them",
+    )
+
+
+class Runner(Closeable, abc.ABC):
     """Base class of all runners: lazy activation, input checks, cleanup, metadata.
 
     Subclasses set ``backend`` and implement :meth:`_activate`, :meth:`_infer` and
@@ -40,6 +62,9 @@ class Runner(abc.ABC):
         self._inputs: list[TensorSpec] = []
         self._outputs: list[TensorSpec] = []
         self._device = "?"
+        # Filled by activate(): the per-call checks, computed once (see _prepare_checks).
+        self._checks: tuple[_InputCheck, ...] = ()
+        self._input_names: tuple[str, ...] = ()
 
     # -- lifecycle -------------------------------------------------------------------------
     @abc.abstractmethod
@@ -50,15 +75,32 @@ class Runner(abc.ABC):
     def _infer(self, feed: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         """Run one inference on validated inputs."""
 
-    def _deactivate(self) -> None:  # noqa: B027 (optional hook, not abstract)
+    def _deactivate(self) -> None:
         """Release resources (sessions, engines, device memory)."""
 
     def activate(self) -> Runner:
         """Load the model now (otherwise it loads on first call)."""
         if not self._active:
             self._activate()
+            self._prepare_checks()
             self._active = True
         return self
+
+    def _prepare_checks(self) -> None:
+        """Precompute (spec, rank, fixed axes) per input so each call validates in a few µs."""
+        checks = []
+        for spec in self._inputs:
+            fixed = tuple(
+                (axis, d) for axis, d in enumerate(spec.shape) if isinstance(d, int) and d >= 0
+            )
+            dims = spec.shape
+            # the common layout (only axis 0 dynamic): one tuple comparison checks every dim
+            tail = (
+                dims[1:] if len(fixed) == len(dims) - 1 and fixed[:1] != ((0, dims[0]),) else None
+            )
+            checks.append((spec, len(dims), fixed, tail))
+        self._checks = tuple(checks)
+        self._input_names = tuple(spec.name for spec in self._inputs)
 
     def close(self) -> None:
         """Release everything; the runner can be activated again later."""
@@ -66,16 +108,8 @@ class Runner(abc.ABC):
             self._active = False
             self._deactivate()
 
-    def __enter__(self) -> Runner:
+    def __enter__(self) -> Runner:  # Closeable's __exit__ closes it again
         return self.activate()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
     # -- metadata --------------------------------------------------------------------------
     @property
@@ -102,50 +136,76 @@ class Runner(abc.ABC):
         return f"<{type(self).__name__} {self.name!r} backend={self.backend} ({state})>"
 
     # -- inference -------------------------------------------------------------------------
+    def _check_array(self, index: int, value: Any) -> np.ndarray:
+        """Validate one input against its precomputed check; the spec explains a mismatch."""
+        spec, rank, fixed, tail = self._checks[index]
+        if not isinstance(value, np.ndarray):
+            raise DTypeError(
+                f"{self.name}: input '{spec.name}' must be a numpy array, "
+                f"got {type(value).__name__}",
+                hint="convert with np.asarray(x) (torch: x.detach().cpu().numpy())",
+            )
+        shape = value.shape
+        if (
+            type(spec) is not TensorSpec  # a subclass (e.g. AnySpec) has its own rule
+            or value.ndim != rank
+            or value.dtype != spec.dtype
+            or (shape[1:] != tail if tail is not None else any(shape[a] != d for a, d in fixed))
+        ):
+            spec.check(value, where=self.name)  # raises with the full explanation
+        # NaN/inf in, NaN out without a word: refuse them (one cheap reduction; a sum that
+        # overflows is re-checked element-wise so large finite inputs still pass).
+        if value.dtype.kind == "f" and value.size and _sum_not_finite(value):
+            _reject_nonfinite(self.name, spec.name, value)
+        return value if value.flags.c_contiguous else np.ascontiguousarray(value)
+
     def normalize_feed(self, inputs: Feed) -> dict[str, np.ndarray]:
         """Turn an array, a list of arrays or a mapping into a validated ``{name: array}``."""
-        specs = self.inputs
+        if not self._active:
+            self.activate()
+        names = self._input_names
         if isinstance(inputs, np.ndarray):
-            if len(specs) != 1:
+            if len(names) != 1:
                 raise InputError(
-                    f"{self.name} has {len(specs)} inputs "
-                    f"({', '.join(s.name for s in specs)}), got a single array",
+                    f"{self.name} has {len(names)} inputs ({', '.join(names)}), got a single array",
                     hint="pass a dict {input_name: array}",
                 )
-            feed = {specs[0].name: inputs}
-        elif isinstance(inputs, Mapping):
-            feed = dict(inputs)
+            return {names[0]: self._check_array(0, inputs)}  # fast path: one array
+        if isinstance(inputs, Mapping):
+            feed = inputs
         elif isinstance(inputs, Sequence) and not isinstance(inputs, (str, bytes)):
-            if len(inputs) != len(specs):
+            if len(inputs) != len(names):
                 raise InputError(
-                    f"{self.name} expects {len(specs)} inputs, got a sequence of {len(inputs)}",
+                    f"{self.name} expects {len(names)} inputs, got a sequence of {len(inputs)}",
                     hint="pass one array per input, in the order of runner.inputs",
                 )
-            feed = {spec.name: arr for spec, arr in zip(specs, inputs, strict=True)}
+            feed = dict(zip(names, inputs, strict=True))
         else:
             raise InputError(
                 f"{self.name} expects a numpy array or a dict of arrays, "
                 f"got {type(inputs).__name__}",
                 hint="convert tensors with np.asarray(...) / tensor.cpu().numpy()",
             )
-        check_input_names([s.name for s in specs], feed, owner=self.name, where="runner.inputs")
-        out: dict[str, np.ndarray] = {}
-        for spec in specs:
-            value = feed[spec.name]
-            if not isinstance(value, np.ndarray):
-                raise DTypeError(
-                    f"{self.name}: input '{spec.name}' must be a numpy array, "
-                    f"got {type(value).__name__}",
-                    hint="convert with np.asarray(x) (torch: x.detach().cpu().numpy())",
-                )
-            spec.check(value, where=self.name)
-            out[spec.name] = np.ascontiguousarray(value)
-        return out
+        if len(feed) != len(names) or any(n not in feed for n in names):
+            check_input_names(list(names), feed, owner=self.name, where="runner.inputs")
+        return {n: self._check_array(i, feed[n]) for i, n in enumerate(names)}
 
-    def __call__(self, inputs: Feed) -> dict[str, np.ndarray]:
-        """Run inference: ``{input_name: array}`` (or one array) -> ``{output_name: array}``."""
-        feed = self.normalize_feed(inputs)
-        return self._infer(feed)
+    def __call__(self, inputs: Feed, *, check: bool = True) -> dict[str, np.ndarray]:
+        """Run inference: ``{input_name: array}`` (or one array) -> ``{output_name: array}``.
+
+        ``check=False`` skips input validation for hot loops (benchmarks) whose inputs were
+        validated once, e.g. with :meth:`normalize_feed`: pass a ``{name: C-contiguous array}``
+        dict (or one array for a one-input model) that matches ``runner.inputs``. A mismatch then
+        fails inside the backend instead of with trtlab's explanation.
+        """
+        if not check:
+            if not self._active:
+                self.activate()
+            if isinstance(inputs, dict):
+                return self._infer(inputs)
+            if isinstance(inputs, np.ndarray) and len(self._input_names) == 1:
+                return self._infer({self._input_names[0]: inputs})
+        return self._infer(self.normalize_feed(inputs))
 
     def sample_inputs(
         self, *, batch: int = 1, seed: int = 0, sizes: Mapping[str, int] | None = None
@@ -182,7 +242,7 @@ class Runner(abc.ABC):
         """Run a few inferences so lazy initialisation stays out of timings."""
         feed = self.normalize_feed(inputs) if inputs is not None else self.sample_inputs()
         for _ in range(max(0, iterations)):
-            self._infer(feed)
+            self(feed, check=False)
 
 
 __all__ = ["BACKENDS", "Dim", "Feed", "Runner", "TensorSpec"]

@@ -6,6 +6,7 @@ engine against this runner compares two different implementations, not TensorRT 
 
 from __future__ import annotations
 
+import importlib
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -13,9 +14,11 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from trtlab._io import require_file
 from trtlab._lazy import lazy_import
 from trtlab.errors import BackendError, FileFormatError, InputError
 from trtlab.runners.base import Dim, Runner, TensorSpec
+from trtlab.tensors import numpy_dtype_by_name
 
 if TYPE_CHECKING:
     from types import ModuleType
@@ -74,12 +77,7 @@ def ort_type_to_numpy(type_str: str) -> np.dtype[Any]:
             f"ONNX Runtime tensor type {type_str!r} has no numpy equivalent known to trtlab",
             hint="cast the tensor to float32/int64 in the model before export",
         )
-    try:
-        return np.dtype(name)
-    except TypeError:
-        ml_dtypes = lazy_import("ml_dtypes", purpose=f"represent ONNX {inner} tensors in numpy")
-        dtype: np.dtype[Any] = np.dtype(getattr(ml_dtypes, name))
-        return dtype
+    return numpy_dtype_by_name(name)  # bfloat16/float8/int4 through ml_dtypes
 
 
 def _dims(shape: Sequence[Any] | None) -> tuple[Dim, ...]:
@@ -95,6 +93,20 @@ def _dims(shape: Sequence[Any] | None) -> tuple[Dim, ...]:
 
 def _import_ort() -> ModuleType:
     return lazy_import("onnxruntime", purpose="run ONNX models with ONNX Runtime")
+
+
+#: ONNX Runtime's exception classes that mean "this is not a loadable model file".
+_LOAD_ERRORS = ("InvalidProtobuf", "NoSuchFile", "InvalidGraph", "Fail", "NoModel")
+
+
+def _load_error_types(ort: ModuleType) -> tuple[type[BaseException], ...]:
+    """The file-format exception types of this onnxruntime build (told apart by type)."""
+    try:
+        state = importlib.import_module(f"{ort.__name__}.capi.onnxruntime_pybind11_state")
+    except ImportError:  # a build without the pybind state module: nothing to match
+        return ()
+    found = (getattr(state, name, None) for name in _LOAD_ERRORS)
+    return tuple(t for t in found if isinstance(t, type) and issubclass(t, BaseException))
 
 
 class OnnxRuntimeRunner(Runner):
@@ -124,13 +136,12 @@ class OnnxRuntimeRunner(Runner):
             self._model_bytes: bytes | None = bytes(source)
             default_name = "onnx-bytes"
         elif isinstance(source, (str, os.PathLike)):
-            path = Path(source).expanduser()
-            if not path.is_file():
-                raise FileFormatError(
-                    f"ONNX file not found: {path}",
-                    hint="export one first, e.g. trtlab.export_onnx(model, path, example) or "
-                    "`trtlab export resnet50`",
-                )
+            path = require_file(  # missing, a folder, an empty file: each says so
+                source,
+                what="ONNX file",
+                hint="export one first, e.g. trtlab.export_onnx(model, path, example) or "
+                "`trtlab export resnet50`",
+            )
             self.path = path
             self._model_bytes = None
             default_name = path.stem
@@ -150,6 +161,7 @@ class OnnxRuntimeRunner(Runner):
         self.requested_providers = tuple(providers) if providers is not None else None
         self.threads = threads
         self._session: Any = None
+        self._output_names: list[str] = []
 
     # -- lifecycle ---------------------------------------------------------------------------
     def _choose_providers(self, ort: ModuleType) -> list[str]:
@@ -177,9 +189,8 @@ class OnnxRuntimeRunner(Runner):
         try:
             session = ort.InferenceSession(model, sess_options=options, providers=providers)
         except Exception as exc:
-            kind = type(exc).__name__
             where = str(self.path) if self.path else "the given bytes"
-            if kind in {"InvalidProtobuf", "NoSuchFile", "InvalidGraph", "Fail", "NoModel"}:
+            if isinstance(exc, _load_error_types(ort)):
                 raise FileFormatError(
                     f"ONNX Runtime cannot load {where}: {exc}",
                     hint="re-export the model (the file may be truncated or not ONNX); "
@@ -199,6 +210,7 @@ class OnnxRuntimeRunner(Runner):
             for o in session.get_outputs()
         ]
         self._device = self._describe_provider(session)
+        self._output_names = [o.name for o in self._outputs]
 
     @staticmethod
     def _describe_provider(session: Any) -> str:
@@ -222,7 +234,7 @@ class OnnxRuntimeRunner(Runner):
         return list(self._session.get_providers())
 
     def _infer(self, feed: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-        names = [o.name for o in self._outputs]
+        names = self._output_names  # computed once at activation
         try:
             values = self._session.run(names, feed)
         except Exception as exc:
@@ -230,7 +242,8 @@ class OnnxRuntimeRunner(Runner):
                 f"ONNX Runtime inference failed in {self.name}: {exc}",
                 hint="check the input shapes against runner.inputs",
             ) from exc
-        return {n: np.asarray(v) for n, v in zip(names, values, strict=True)}
+        # session.run returns numpy arrays already: no per-output conversion on the hot path
+        return dict(zip(names, values, strict=True))
 
 
 __all__ = ["DEFAULT_PROVIDERS", "OnnxRuntimeRunner", "ort_type_to_numpy"]

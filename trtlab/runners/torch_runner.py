@@ -53,6 +53,15 @@ def _to_numpy(value: Any) -> np.ndarray:
     return np.asarray(value)
 
 
+def _cpu_numpy(value: Any) -> np.ndarray:
+    """Hot path for CPU outputs: share the tensor's buffer (bfloat16 etc. take the slow path)."""
+    try:
+        out: np.ndarray = value.numpy()
+    except (AttributeError, RuntimeError, TypeError):  # not a tensor, needs grad, or no numpy dtype
+        return _to_numpy(value)
+    return out
+
+
 @contextlib.contextmanager
 def fp32_precision(torch: Any, *, tf32: bool) -> Iterator[None]:
     """Run float32 convolutions/matmuls in strict IEEE FP32 (``tf32=False``) or TF32, then restore.
@@ -192,11 +201,13 @@ class TorchRunner(Runner):
         self.tf32 = tf32
         self._example = example_inputs
         self._torch_device = "cpu"
+        self._torch_mod: Any = None  # torch, kept after activation (no import lookup per call)
         self._outputs_known = False
 
     # -- lifecycle ---------------------------------------------------------------------------
     def _activate(self) -> None:
         torch = _torch()
+        self._torch_mod = torch
         self._torch_device = resolve_device(self.requested_device)
         if self._module is None and self._model_name is not None:
             from trtlab import models
@@ -275,6 +286,9 @@ class TorchRunner(Runner):
 
     # -- inference ---------------------------------------------------------------------------
     def _name_outputs(self, raw: Any) -> dict[str, np.ndarray]:
+        convert = _cpu_numpy if self._torch_device == "cpu" else _to_numpy
+        if self.output_names is None and isinstance(raw, self._torch_mod.Tensor):
+            return {"output": convert(raw)}  # the common case: one tensor, no names to check
         if isinstance(raw, Mapping):
             keys = [str(k) for k in raw]
             values = list(raw.values())
@@ -292,14 +306,22 @@ class TorchRunner(Runner):
                 )
             keys = list(self.output_names)
             values = values[: len(keys)]
-        return {k: _to_numpy(v) for k, v in zip(keys, values, strict=True)}
+        return {k: convert(v) for k, v in zip(keys, values, strict=True)}
 
     def _forward(self, arrays: list[np.ndarray]) -> dict[str, np.ndarray]:
-        torch = _torch()
-        tensors = [torch.from_numpy(a).to(self._torch_device) for a in arrays]
+        torch = self._torch_mod if self._torch_mod is not None else _torch()
+        on_cpu = self._torch_device == "cpu"
+        if on_cpu:  # from_numpy shares the buffer; .to("cpu") would only add a dispatch
+            tensors = [torch.from_numpy(a) for a in arrays]
+        else:
+            tensors = [torch.from_numpy(a).to(self._torch_device) for a in arrays]
         try:
-            with torch.inference_mode(), fp32_precision(torch, tf32=self.tf32):
-                raw = self._module(*tensors)
+            if on_cpu:  # TF32 exists only on CUDA: nothing to pin on the CPU path
+                with torch.inference_mode():
+                    raw = self._module(*tensors)
+            else:
+                with torch.inference_mode(), fp32_precision(torch, tf32=self.tf32):
+                    raw = self._module(*tensors)
         except Exception as exc:
             shapes = [list(a.shape) for a in arrays]
             raise BackendError(

@@ -8,6 +8,7 @@ profile and runs. ``TrtRunner.from_onnx`` builds (or fetches from the engine cac
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -18,7 +19,28 @@ from trtlab.runners.base import Runner
 
 if TYPE_CHECKING:
     from trtlab.trt.build import BuildResult
-    from trtlab.trt.runtime import Engine, RuntimeKind
+    from trtlab.trt.runtime import Engine, OutputKind, RuntimeKind
+
+
+def _is_device_value(value: Any) -> bool:
+    from trtlab.cuda.adapters import is_torch_tensor
+
+    if isinstance(value, np.ndarray):
+        return False
+    return (
+        is_torch_tensor(value)
+        or hasattr(value, "__cuda_array_interface__")
+        or hasattr(value, "__dlpack__")
+    )
+
+
+def _has_device_values(inputs: Any) -> bool:
+    """True when any input is a GPU tensor/array (the zero-copy path, no numpy validation)."""
+    if isinstance(inputs, Mapping):
+        return any(_is_device_value(v) for v in inputs.values())
+    if isinstance(inputs, (list, tuple)):
+        return any(_is_device_value(v) for v in inputs)
+    return _is_device_value(inputs)
 
 
 class TrtRunner(Runner):
@@ -127,6 +149,35 @@ class TrtRunner(Runner):
 
     def _infer(self, feed: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         result: dict[str, np.ndarray] = self._loaded().infer(feed)
+        return result
+
+    def __call__(
+        self,
+        inputs: Any,
+        *,
+        check: bool = True,
+        outputs: OutputKind = "auto",
+        stream: Any = None,
+    ) -> dict[str, Any]:
+        """Run inference; numpy in, numpy out by default (validated like every runner).
+
+        Device-resident path (no host copies): pass torch CUDA tensors or device arrays
+        (``__cuda_array_interface__`` / ``__dlpack__``, e.g. :class:`trtlab.cuda.DeviceArray`)
+        as inputs, and/or ``outputs="device"`` to get torch CUDA tensors (torch inputs) or
+        ``DeviceArray`` outputs back, queued on ``stream`` and not synchronized. See
+        :meth:`trtlab.trt.runtime.Engine.infer`.
+        """
+        if outputs == "auto" and stream is None and not _has_device_values(inputs):
+            return super().__call__(inputs, check=check)
+        if not self._active:
+            self.activate()
+        if _has_device_values(inputs):
+            feed = inputs
+            if isinstance(inputs, (list, tuple)):
+                feed = dict(zip([s.name for s in self._inputs], inputs, strict=True))
+        else:
+            feed = self.normalize_feed(inputs) if check else inputs
+        result: dict[str, Any] = self._loaded().infer(feed, stream, outputs=outputs)
         return result
 
     def _deactivate(self) -> None:

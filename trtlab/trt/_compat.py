@@ -1,7 +1,8 @@
 """Which TensorRT is here, and the few things that differ between TensorRT 10 and 11.
 
 Shared by the build side (``trt/build.py``) and the runtime side (``trt/runtime.py``). Keep this API
-small and stable; nothing here imports TensorRT at module import time.
+small and stable; nothing here imports TensorRT at module import time. *Which* TensorRT is
+installed is decided once, in :func:`trtlab.capabilities.find_tensorrt`; this module imports it.
 
 Public API
 ----------
@@ -23,7 +24,6 @@ from __future__ import annotations
 
 import importlib
 import logging
-import sys
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -31,14 +31,17 @@ from types import ModuleType
 from typing import Any, Literal
 
 from trtlab._lazy import INSTALL_HINTS
+from trtlab.capabilities import (
+    FULL_MODULES,
+    LEAN_MODULES,
+    find_tensorrt,
+    module_version,
+    parse_version,
+    version_str,
+)
 from trtlab.errors import ConfigError, DependencyError
 
 Prefer = Literal["full", "lean", "any"]
-
-#: Import names tried, in order. ``*_bindings`` are what the bare ``-bindings`` wheels install
-#: (the ``tensorrt``/``tensorrt_lean`` meta wheels add the short names).
-FULL_MODULES: tuple[str, ...] = ("tensorrt", "tensorrt_bindings")
-LEAN_MODULES: tuple[str, ...] = ("tensorrt_lean", "tensorrt_lean_bindings")
 
 #: TensorRT severities from most to least severe, and the :mod:`logging` level each maps to.
 SEVERITIES: tuple[str, ...] = ("INTERNAL_ERROR", "ERROR", "WARNING", "INFO", "VERBOSE")
@@ -53,36 +56,7 @@ _LOGGING_LEVEL = {
 _log = logging.getLogger("trtlab.trt")
 
 
-# -- versions ------------------------------------------------------------------------------------
-def parse_version(text: str | Sequence[int]) -> tuple[int, ...]:
-    """``"10.13.3.9"`` -> ``(10, 13, 3, 9)``; tuples pass through; stops at the first non-digit."""
-    if not isinstance(text, str):
-        return tuple(int(p) for p in text)
-    parts: list[int] = []
-    for piece in text.strip().split("."):
-        digits = ""
-        for ch in piece:
-            if not ch.isdigit():
-                break
-            digits += ch
-        if not digits:
-            break
-        parts.append(int(digits))
-        if len(digits) != len(piece):
-            break
-    if not parts:
-        raise ConfigError(
-            f"not a TensorRT version: {text!r}; expected something like '10.13.3.9'",
-            hint="pass the version as a string 'MAJOR.MINOR[.PATCH[.BUILD]]' or a tuple of ints",
-        )
-    return tuple(parts)
-
-
-def version_str(version: Sequence[int]) -> str:
-    """``(10, 13, 3, 9)`` -> ``"10.13.3.9"``."""
-    return ".".join(str(int(p)) for p in version)
-
-
+# -- versions and finding the module: one home, trtlab.capabilities ------------------------------
 def is_strongly_typed_only(version: str | Sequence[int] | None) -> bool:
     """True when this TensorRT has no weak-typing precision flags (FP16/BF16/INT8): 11 and later."""
     if version is None:
@@ -90,57 +64,42 @@ def is_strongly_typed_only(version: str | Sequence[int] | None) -> bool:
     return parse_version(version)[0] >= 11
 
 
-# -- finding the module --------------------------------------------------------------------------
-def _try_import(names: Sequence[str]) -> tuple[ModuleType | None, str]:
-    """First importable module of ``names`` and the last error text (for the message)."""
-    last_error = "not installed"
-    for name in names:
-        try:
-            return importlib.import_module(name), ""
-        except Exception as exc:  # ImportError, or OSError when native libraries are missing
-            last_error = f"{name}: {type(exc).__name__}: {exc}"
-    return None, last_error
-
-
-def _candidates(prefer: Prefer) -> tuple[str, ...]:
-    if prefer == "full":
-        return FULL_MODULES
-    if prefer == "lean":
-        return LEAN_MODULES
-    if prefer == "any":
-        return FULL_MODULES + LEAN_MODULES
-    raise ConfigError(
-        f"prefer={prefer!r} is not one of 'full', 'lean', 'any'",
-        hint="use prefer='full' to build engines, 'lean' or 'any' to run them",
-    )
-
-
-def _is_full(module: ModuleType) -> bool:
-    """The full TensorRT has a Builder; the lean runtime only deserializes and runs."""
-    return hasattr(module, "Builder")
+def _check_prefer(prefer: Prefer) -> None:
+    if prefer not in ("full", "lean", "any"):
+        raise ConfigError(
+            f"prefer={prefer!r} is not one of 'full', 'lean', 'any'",
+            hint="use prefer='full' to build engines, 'lean' or 'any' to run them",
+        )
 
 
 def import_tensorrt(prefer: Prefer = "any", *, purpose: str | None = None) -> ModuleType:
     """Import TensorRT, or raise :class:`DependencyError` with install hints.
 
     ``prefer="full"`` needs the builder; ``"lean"`` wants the lean runtime (and falls back to the
-    full one, which runs any engine); ``"any"`` takes the full one first.
+    full one, which runs any engine); ``"any"`` takes the full one first. The choice is
+    :func:`trtlab.capabilities.find_tensorrt`'s, so it always agrees with ``probe()``: a
+    ``tensorrt`` module without ``Builder`` is a lean runtime for both.
     """
-    names = _candidates(prefer)
-    if prefer == "lean":
-        names = LEAN_MODULES + FULL_MODULES
-    module, error = _try_import(names)
-    if module is not None and prefer == "full" and not _is_full(module):
-        error = f"{module.__name__} has no Builder (lean runtime only)"
-        module = None
-    if module is None:
+    _check_prefer(prefer)
+    found = find_tensorrt()
+    if prefer == "full":
+        name, tried = found.full_module, FULL_MODULES
+    elif prefer == "lean":
+        name, tried = found.lean_module or found.full_module, LEAN_MODULES + FULL_MODULES
+    else:
+        name, tried = found.full_module or found.lean_module, FULL_MODULES + LEAN_MODULES
+    if name is None:
+        if prefer == "full" and found.lean_module:
+            error = f"{found.lean_module} has no Builder (lean runtime only)"
+        else:
+            error = "; ".join(found.errors) or "not installed"
         why = f" (needed to {purpose})" if purpose else ""
         key = "tensorrt_lean" if prefer == "lean" else "tensorrt"
         raise DependencyError(
-            f"TensorRT ({prefer}) is not importable{why}: tried {', '.join(names)}; {error}",
+            f"TensorRT ({prefer}) is not importable{why}: tried {', '.join(tried)}; {error}",
             hint=INSTALL_HINTS[key],
         )
-    return module
+    return importlib.import_module(name)
 
 
 def require_full_tensorrt(purpose: str = "build a TensorRT engine") -> ModuleType:
@@ -150,25 +109,12 @@ def require_full_tensorrt(purpose: str = "build a TensorRT engine") -> ModuleTyp
 
 def has_full_tensorrt() -> bool:
     """True when TensorRT with the builder imports here (it may still lack a GPU to build on)."""
-    module, _ = _try_import(FULL_MODULES)
-    return module is not None and _is_full(module)
+    return find_tensorrt().full_module is not None
 
 
 def has_lean_runtime() -> bool:
-    """True when the lean TensorRT runtime bindings import here."""
-    module, _ = _try_import(LEAN_MODULES)
-    return module is not None
-
-
-def module_version(module: ModuleType) -> tuple[int, ...] | None:
-    """Version of an imported TensorRT module (``__version__``), or None if it has none."""
-    raw = getattr(module, "__version__", None)
-    if not isinstance(raw, str):
-        return None
-    try:
-        return parse_version(raw)
-    except ConfigError:
-        return None
+    """True when a runtime-only TensorRT imports (lean bindings, or a Builder-less ``tensorrt``)."""
+    return find_tensorrt().lean_module is not None
 
 
 def tensorrt_version(prefer: Prefer = "any") -> tuple[int, ...] | None:
@@ -176,17 +122,13 @@ def tensorrt_version(prefer: Prefer = "any") -> tuple[int, ...] | None:
 
     ``prefer="full"`` reports only a TensorRT that can build (the version precision planning uses).
     """
-    names = _candidates(prefer)
-    for name in names:
-        module = sys.modules.get(name)
-        if module is None:
-            module, _ = _try_import((name,))
-        if module is None or (prefer == "full" and not _is_full(module)):
-            continue
-        version = module_version(module)
-        if version is not None:
-            return version
-    return None
+    _check_prefer(prefer)
+    found = find_tensorrt()
+    if prefer == "full":
+        return found.full_version
+    if prefer == "lean":
+        return found.lean_version
+    return found.version
 
 
 # -- logging -------------------------------------------------------------------------------------
@@ -314,6 +256,28 @@ def trt_logger(
     return _logger_class(module)(cap)
 
 
+# -- plugins -------------------------------------------------------------------------------------
+#: One logger per TensorRT module for its plugin library: TensorRT keeps the pointer for the life
+#: of the process, so it must not be an Engine's logger (freed on close).
+_PLUGIN_LOGGERS: dict[int, Any] = {}
+
+
+def init_plugins(trt_mod: ModuleType) -> None:
+    """``init_libnvinfer_plugins(logger, "")`` once per module, before any deserialization.
+
+    Engines that use TensorRT's bundled plugins (NMS, ...) only deserialize after the plugin
+    creators are registered (Polygraphy and trtexec do the same). The lean runtime has no plugin
+    library, hence ``getattr``; the full package always has it. The builder calls it before
+    parsing too (``*_TRT`` ONNX ops need the plugin creators).
+    """
+    init = getattr(trt_mod, "init_libnvinfer_plugins", None)
+    if init is None or id(trt_mod) in _PLUGIN_LOGGERS:
+        return
+    logger = trt_logger(trt_mod, min_severity="error")
+    _PLUGIN_LOGGERS[id(trt_mod)] = (trt_mod, logger)  # keeps both alive
+    init(logger, "")
+
+
 __all__ = [
     "FULL_MODULES",
     "LEAN_MODULES",
@@ -322,6 +286,7 @@ __all__ = [
     "LogRecord",
     "has_full_tensorrt",
     "has_lean_runtime",
+    "init_plugins",
     "import_tensorrt",
     "is_strongly_typed_only",
     "module_version",

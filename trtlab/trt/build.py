@@ -19,38 +19,56 @@ to guess for image height/width.
 
 from __future__ import annotations
 
-import hashlib
 import json
-import operator
 import os
 import re
 import shutil
 import subprocess
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Union
 
 from trtlab._io import atomic_write_bytes
 from trtlab.config import cache_dir
-from trtlab.errors import BuildError, ConfigError, FileFormatError, InputError, ShapeError
+from trtlab.errors import BuildError, ConfigError, EngineLoadError, InputError, ShapeError
+from trtlab.onnx_meta import input_specs
 from trtlab.tensors import TensorSpec
-from trtlab.trt._compat import LogCapture, require_full_tensorrt, trt_logger
-from trtlab.trt.cache import EngineCache, engine_cache_key
-from trtlab.trt.precision import BuildPlan, convert_onnx_precision, normalize_precision
+from trtlab.trt._compat import LogCapture, init_plugins, require_full_tensorrt, trt_logger
+from trtlab.trt.cache import EngineCache, file_lock, key_of_identity, onnx_digest
+from trtlab.trt.precision import (
+    CONVERSION_RECIPE,
+    BuildPlan,
+    convert_onnx_precision,
+    normalize_precision,
+    ort_parity_skip,
+)
 from trtlab.trt.precision import plan_precision as _plan_precision
+from trtlab.trt.profiles import (
+    Profile,
+    ProfilesArg,
+    ShapeRange,
+    as_shape_range,
+    parse_profiles,
+    shape_str,
+    validate_profiles,
+)
 from trtlab.trt.progress import ProgressArg, make_progress_monitor, make_tracker
+from trtlab.trt.provenance import (
+    Provenance,
+    build_identity,
+    check_provenance,
+    read_provenance,
+    write_provenance,
+)
 
 if TYPE_CHECKING:
     import tensorrt
 
-Shape = tuple[int, ...]
-ShapeTriple = tuple[Shape, Shape, Shape]
-#: One profile after validation: ``{input_name: (min, opt, max)}``.
-ResolvedProfile = dict[str, ShapeTriple]
-ProfileValue = Union[Sequence[int], Sequence[Sequence[int]]]
-ProfilesArg = Union[Mapping[str, ProfileValue], Sequence[Mapping[str, ProfileValue]], None]
+#: Back-compat names: profiles live in :mod:`trtlab.trt.profiles` (one type, one validator).
+ShapeTriple = ShapeRange
+ResolvedProfile = Profile
 CacheArg = Union[bool, EngineCache, str, os.PathLike[str], None]
 TimingCacheArg = Union[bool, str, os.PathLike[str], None]
 
@@ -85,211 +103,12 @@ def parse_size(value: int | str) -> int:
 
 # -- ONNX inputs and profiles ----------------------------------------------------------------------
 def onnx_input_specs(onnx_path: str | os.PathLike[str]) -> list[TensorSpec]:
-    """The ONNX model's real inputs (initializers excluded) as :class:`TensorSpec` list."""
-    import numpy as np
-    import onnx
-    from onnx import helper
-
-    path = Path(onnx_path)
-    if not path.is_file():
-        raise FileFormatError(
-            f"ONNX file not found: {path}", hint="export the model first (trtlab.export_onnx)"
-        )
-    try:
-        model = onnx.load(str(path), load_external_data=False)
-    except Exception as exc:
-        raise FileFormatError(
-            f"{path} is not a readable ONNX model: {exc}", hint="re-export the model"
-        ) from exc
-    initializers = {t.name for t in model.graph.initializer}
-    specs: list[TensorSpec] = []
-    for value in model.graph.input:
-        if value.name in initializers:
-            continue
-        ttype = value.type.tensor_type
-        dims: list[int | str | None] = []
-        for d in ttype.shape.dim:
-            if d.HasField("dim_value") and d.dim_value > 0:
-                dims.append(int(d.dim_value))
-            elif d.HasField("dim_param") and d.dim_param:
-                dims.append(str(d.dim_param))
-            else:
-                dims.append(None)
-        try:
-            dtype = np.dtype(helper.tensor_dtype_to_np_dtype(ttype.elem_type))
-        except Exception:
-            dtype = np.dtype("float32")
-        specs.append(TensorSpec(value.name, tuple(dims), dtype))
-    return specs
+    """The ONNX model's real inputs (initializers excluded), read by :mod:`trtlab.onnx_meta`."""
+    return input_specs(onnx_path)
 
 
-def _as_shape(value: Any, *, name: str, which: str) -> Shape:
-    if isinstance(value, (str, bytes)) or not isinstance(value, Sequence):
-        raise ShapeError(
-            f"profile for input '{name}': {which} shape must be a sequence of ints, got {value!r}",
-            hint="write shapes as tuples, e.g. {'input': ((1, 3, 224, 224), (8, 3, 224, 224), "
-            "(16, 3, 224, 224))}",
-        )
-    try:
-        shape = tuple(operator.index(v) for v in value)  # ints only: 1.5 or "3" are errors
-    except (TypeError, ValueError):
-        raise ShapeError(
-            f"profile for input '{name}': {which} shape {value!r} has a non-integer entry",
-            hint="use plain ints for every dimension",
-        ) from None
-    return shape
-
-
-def profile_triple(name: str, value: Any) -> ShapeTriple:
-    """One input's profile value as ``(min, opt, max)``: accepts a triple, a dict or one shape."""
-    if isinstance(value, Mapping):
-        missing = [k for k in ("min", "opt", "max") if k not in value]
-        if missing:
-            raise ShapeError(
-                f"profile for input '{name}' is missing {missing}",
-                hint="give {'min': ..., 'opt': ..., 'max': ...} or a (min, opt, max) tuple",
-            )
-        return (
-            _as_shape(value["min"], name=name, which="min"),
-            _as_shape(value["opt"], name=name, which="opt"),
-            _as_shape(value["max"], name=name, which="max"),
-        )
-    if (
-        isinstance(value, Sequence)
-        and not isinstance(value, (str, bytes))
-        and value
-        and all(isinstance(v, Sequence) and not isinstance(v, (str, bytes)) for v in value)
-    ):
-        if len(value) != 3:
-            raise ShapeError(
-                f"profile for input '{name}' has {len(value)} shapes; expected (min, opt, max)",
-                hint="give three shapes, or one shape for a fixed size",
-            )
-        return (
-            _as_shape(value[0], name=name, which="min"),
-            _as_shape(value[1], name=name, which="opt"),
-            _as_shape(value[2], name=name, which="max"),
-        )
-    shape = _as_shape(value, name=name, which="fixed")
-    return (shape, shape, shape)
-
-
-def _check_triple(spec: TensorSpec, triple: ShapeTriple) -> None:
-    rank = len(spec.shape)
-    for which, shape in zip(("min", "opt", "max"), triple, strict=True):
-        if len(shape) != rank:
-            raise ShapeError(
-                f"profile for input '{spec.name}': {which} shape {list(shape)} has rank "
-                f"{len(shape)}, but the ONNX input is {spec.shape_str()} (rank {rank})",
-                hint="give one size per dimension of the input",
-            )
-    for axis, want in enumerate(spec.shape):
-        lo, opt, hi = (s[axis] for s in triple)
-        if min(lo, opt, hi) < 1:
-            raise ShapeError(
-                f"profile for input '{spec.name}' axis {axis}: sizes must be >= 1, got "
-                f"min={lo} opt={opt} max={hi}",
-                hint="use positive sizes",
-            )
-        if isinstance(want, int) and want >= 0:
-            bad = [(w, v) for w, v in (("min", lo), ("opt", opt), ("max", hi)) if v != want]
-            if bad:
-                got = ", ".join(f"{w}={v}" for w, v in bad)
-                raise ShapeError(
-                    f"profile for input '{spec.name}' axis {axis}: the ONNX model fixes this "
-                    f"dim to {want} ({spec.shape_str()}), but the profile has {got}",
-                    hint=f"use {want} for axis {axis}, or re-export with that axis dynamic",
-                )
-        elif not lo <= opt <= hi:
-            dim = f" ('{want}')" if isinstance(want, str) else ""
-            raise ShapeError(
-                f"profile for input '{spec.name}' axis {axis}{dim}: need min <= opt <= max, got "
-                f"min={lo} opt={opt} max={hi}",
-                hint="order the three shapes as (min, opt, max)",
-            )
-
-
-def _default_triple(spec: TensorSpec) -> ShapeTriple:
-    """Batch-1 profile when axis 0 is the only dynamic dim, else a ShapeError naming the dims."""
-    dynamic = spec.dynamic_axes
-    if dynamic and dynamic != (0,):
-        names = ", ".join(
-            f"axis {a}" + (f" ('{spec.shape[a]}')" if isinstance(spec.shape[a], str) else "")
-            for a in dynamic
-        )
-
-        def example(batch: int, size: int) -> str:
-            dims = [
-                d if isinstance(d, int) and d >= 0 else (batch if a == 0 else size)
-                for a, d in enumerate(spec.shape)
-            ]
-            return "(" + ", ".join(str(d) for d in dims) + ")"
-
-        raise ShapeError(
-            f"input '{spec.name}' {spec.shape_str()} has dynamic {names} and no profile; "
-            "TensorRT needs min/opt/max sizes for them",
-            hint=f"pass profiles={{'{spec.name}': (min, opt, max)}}, e.g. "
-            f"{{'{spec.name}': ({example(1, 224)}, {example(1, 512)}, {example(4, 1024)})}}",
-        )
-    shape = tuple(1 if a == 0 else int(d) for a, d in enumerate(spec.shape))  # type: ignore[arg-type]
-    return (shape, shape, shape)
-
-
-def validate_profiles(
-    onnx_inputs: Sequence[TensorSpec], profiles: ProfilesArg
-) -> list[ResolvedProfile]:
-    """Check ``profiles`` against the ONNX inputs and return one resolved dict per profile.
-
-    Raises :class:`InputError` for unknown input names and :class:`ShapeError` for rank
-    mismatches, sizes that contradict fixed ONNX dims, ``min <= opt <= max`` violations and
-    dynamic non-batch dims without a profile (see the module docstring for the default).
-    Inputs with only fixed dims need no profile.
-    """
-    if profiles is None:
-        raw: list[Mapping[str, Any]] = [{}]
-    elif isinstance(profiles, Mapping):
-        raw = [profiles]
-    elif isinstance(profiles, Sequence) and not isinstance(profiles, (str, bytes)):
-        raw = list(profiles) or [{}]
-        for i, p in enumerate(raw):
-            if not isinstance(p, Mapping):
-                raise InputError(
-                    f"profiles[{i}] must be a dict {{input_name: (min, opt, max)}}, "
-                    f"got {type(p).__name__}",
-                    hint="pass one dict, or a list of dicts for several profiles",
-                )
-    else:
-        raise InputError(
-            "profiles must be a dict {input_name: (min, opt, max)}, "
-            f"got {type(profiles).__name__}",
-            hint="e.g. profiles={'input': ((1, 3, 224, 224), (4, 3, 224, 224), (8, 3, 224, 224))}",
-        )
-    by_name = {s.name: s for s in onnx_inputs}
-    resolved: list[ResolvedProfile] = []
-    for index, profile in enumerate(raw):
-        where = f"profiles[{index}]" if len(raw) > 1 else "profiles"
-        unknown = sorted(set(profile) - set(by_name))
-        if unknown:
-            raise InputError(
-                f"{where} names input(s) {unknown} that the ONNX model does not have; "
-                f"its inputs are {list(by_name)}",
-                hint="use the input names of the ONNX model (trtlab.export uses 'input')",
-            )
-        out: ResolvedProfile = {}
-        for spec in onnx_inputs:
-            if spec.name in profile:
-                triple = profile_triple(spec.name, profile[spec.name])
-                _check_triple(spec, triple)
-                out[spec.name] = triple
-            elif spec.dynamic_axes:
-                out[spec.name] = _default_triple(spec)
-        resolved.append(out)
-    return resolved
-
-
-def shape_str(shape: Sequence[int]) -> str:
-    """``(1, 3, 224, 224)`` -> ``"1x3x224x224"`` (trtexec's shape syntax)."""
-    return "x".join(str(int(d)) for d in shape)
+#: Back-compat name of :func:`trtlab.trt.profiles.as_shape_range`.
+profile_triple = as_shape_range
 
 
 # -- parser errors -------------------------------------------------------------------------------
@@ -415,14 +234,25 @@ class BuildResult:
     cache_key: str | None = None
     timing_cache_path: Path | None = None
     notes: list[str] = field(default_factory=list)
+    provenance: Provenance | None = None
 
     @property
     def size_mb(self) -> float:
         return len(self.engine) / 1e6
 
+    @property
+    def ort_parity_skip(self) -> str | None:
+        """Why the ONNX Runtime check of the graph TensorRT parsed is skipped (BF16), or None.
+
+        Print it and compare the engine with the FP32 ONNX model instead.
+        """
+        return ort_parity_skip(self.plan.onnx_transform) if self.plan.onnx_transform else None
+
     def save(self, path: str | os.PathLike[str]) -> Path:
-        """Write the engine atomically to ``path`` (and remember it in ``self.path``)."""
+        """Write the engine atomically to ``path`` with its provenance sidecar; remember it."""
         self.path = atomic_write_bytes(path, self.engine)
+        if self.provenance is not None:
+            write_provenance(self.path, self.provenance)
         return self.path
 
     def summary(self) -> str:
@@ -439,6 +269,8 @@ class BuildResult:
                 extra = "  min/opt/max " + " / ".join(shape_str(s) for s in prof)
             lines.append(f"  {t['mode']:<6} {t['name']}: {t['dtype']} {t['shape']}{extra}")
         lines += [f"  note: {n}" for n in self.notes]
+        if self.ort_parity_skip:
+            lines.append(f"  note: {self.ort_parity_skip}")
         return "\n".join(lines)
 
     def __repr__(self) -> str:
@@ -479,19 +311,14 @@ def _cache_of(cache: CacheArg) -> EngineCache | None:
     return EngineCache(cache)
 
 
-def _file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def converted_onnx_path(onnx_path: Path, transform: str) -> Path:
-    """Where the FP16/BF16 copy of ``onnx_path`` is kept (content-addressed, in the cache dir)."""
-    return (
-        cache_dir() / "onnx" / f"{onnx_path.stem}-{_file_sha256(onnx_path)[:16]}-{transform}.onnx"
-    )
+    """Where the FP16/BF16 copy of ``onnx_path`` is kept (content-addressed, in the cache dir).
+
+    The name holds the source's sha256 and the conversion recipe, so a changed model or a changed
+    converter (block list, Cast clean-up) never reuses a stale copy.
+    """
+    digest = onnx_digest(onnx_path)[:16]
+    return cache_dir() / "onnx" / f"{onnx_path.stem}-{digest}-{transform}-{CONVERSION_RECIPE}.onnx"
 
 
 def prepare_onnx(onnx_path: Path, plan: BuildPlan) -> Path:
@@ -510,6 +337,9 @@ def build_options(
     workspace: int | None,
     optimization_level: int | None,
     detailed: bool,
+    *,
+    version_compatible: bool = False,
+    exclude_lean_runtime: bool = False,
 ) -> dict[str, Any]:
     """The options that change the engine (everything in the cache key besides ONNX/TRT/GPU)."""
     return {
@@ -519,11 +349,29 @@ def build_options(
         "cleared_flags": list(plan.cleared_flags),
         "network_flags": list(plan.network_flags),
         "onnx_transform": plan.onnx_transform,
+        "onnx_conversion": CONVERSION_RECIPE if plan.onnx_transform else None,
         "profiles": [{k: [list(s) for s in v] for k, v in p.items()} for p in profiles],
         "workspace": workspace,
         "optimization_level": optimization_level,
         "profiling_verbosity": "DETAILED" if detailed else "LAYER_NAMES_ONLY",
+        "version_compatible": bool(version_compatible),
+        "exclude_lean_runtime": bool(exclude_lean_runtime),
     }
+
+
+def check_compatibility_options(version_compatible: bool, exclude_lean_runtime: bool) -> None:
+    """``exclude_lean_runtime`` only means something for a version-compatible plan.
+
+    TensorRT silently ignores ``EXCLUDE_LEAN_RUNTIME`` without ``VERSION_COMPATIBLE``; a user who
+    asks for it expects a smaller, version-compatible plan, so say so instead of ignoring it.
+    """
+    if exclude_lean_runtime and not version_compatible:
+        raise ConfigError(
+            "exclude_lean_runtime=True only applies to version-compatible engines, but "
+            "version_compatible=False",
+            hint="pass version_compatible=True as well (the plan then needs the lean runtime "
+            "library of the TensorRT that runs it), or drop exclude_lean_runtime",
+        )
 
 
 def _io_table(
@@ -551,7 +399,292 @@ def _io_table(
     return rows
 
 
-# -- the build -----------------------------------------------------------------------------------
+# -- the build, in steps ---------------------------------------------------------------------------
+@dataclass(frozen=True)
+class BuildRequest:
+    """Everything decided before TensorRT builds: checked options, plan, identity, cache key."""
+
+    onnx_path: Path
+    precision: str
+    plan: BuildPlan
+    profiles: list[ResolvedProfile]
+    workspace: int | None
+    optimization_level: int | None
+    detailed: bool
+    version_compatible: bool
+    exclude_lean_runtime: bool
+    options: dict[str, Any]
+    trt_version: str
+    gpu_name: str
+    compute_capability: tuple[int, int]
+    identity: dict[str, Any]
+    cache_key: str
+    timing_cache_path: Path | None
+    notes: list[str] = field(default_factory=list)
+
+    def provenance(self, *, cache_key: str | None = None) -> Provenance:
+        """The provenance sidecar for an engine built from this request."""
+        return Provenance.from_identity(
+            self.identity, onnx_path=str(self.onnx_path), cache_key=cache_key or self.cache_key
+        )
+
+
+def _enum_flags(enum: Any, names: Sequence[str], what: str, version: str) -> int:
+    flags = 0
+    for name in names:
+        flags |= 1 << int(_enum_member(enum, name, what, version))
+    return flags
+
+
+def create_network(
+    trt: Any, builder: Any, logger: Any, plan: BuildPlan, onnx_file: Path, capture: LogCapture
+) -> tuple[Any, Any]:
+    """Step 1: network with the plan's creation flags, filled by the ONNX parser.
+
+    Returns ``(network, parser)``; the parser must stay alive as long as the network (TensorRT
+    keeps weights it owns). Raises :class:`BuildError` listing every parser issue.
+    """
+    version = str(trt.__version__)
+    flags = _enum_flags(
+        trt.NetworkDefinitionCreationFlag,
+        plan.network_flags,
+        "NetworkDefinitionCreationFlag",
+        version,
+    )
+    network = builder.create_network(flags)
+    parser = trt.OnnxParser(network, logger)
+    if not parser.parse_from_file(str(onnx_file)):
+        issues = [parser_issue(i, parser.get_error(i)) for i in range(parser.num_errors)]
+        raise parser_error(onnx_file, issues, capture.tail(10))
+    return network, parser
+
+
+def _uncovered_inputs(network: Any, profiles: Sequence[ResolvedProfile]) -> list[str]:
+    dynamic = []
+    for i in range(network.num_inputs):
+        tensor = network.get_input(i)
+        if any(int(d) < 0 for d in tensor.shape):
+            dynamic.append(str(tensor.name))
+    return [n for n in dynamic if any(n not in p for p in profiles) or not profiles]
+
+
+def create_config(trt: Any, builder: Any, network: Any, request: BuildRequest) -> Any:
+    """Step 2: the builder config: pool, precision and compatibility flags, profiles.
+
+    Every dynamic network input must be in every profile (TensorRT refuses the build otherwise);
+    checked here so the error names the input instead of an "Error Code 4" at the end.
+    """
+    version = request.trt_version
+    config = builder.create_builder_config()
+    if request.workspace is not None:
+        config.set_memory_pool_limit(trt.MemoryPoolType.WORKSPACE, request.workspace)
+    flags = list(request.plan.builder_flags)
+    if request.version_compatible:
+        flags.append("VERSION_COMPATIBLE")
+        if request.exclude_lean_runtime:
+            flags.append("EXCLUDE_LEAN_RUNTIME")
+    for name in flags:
+        config.set_flag(_enum_member(trt.BuilderFlag, name, "BuilderFlag", version))
+    for name in request.plan.cleared_flags:
+        config.clear_flag(_enum_member(trt.BuilderFlag, name, "BuilderFlag", version))
+    if request.optimization_level is not None:
+        config.builder_optimization_level = int(request.optimization_level)
+    config.profiling_verbosity = (
+        trt.ProfilingVerbosity.DETAILED
+        if request.detailed
+        else trt.ProfilingVerbosity.LAYER_NAMES_ONLY
+    )
+    profiles = [p for p in request.profiles if p]
+    uncovered = _uncovered_inputs(network, profiles)
+    if uncovered:
+        raise ShapeError(
+            f"the parsed network has dynamic input(s) {uncovered} that the optimization "
+            "profile(s) do not cover; TensorRT needs min/opt/max sizes for every dynamic input",
+            hint=f"pass profiles={{'{uncovered[0]}': (min_shape, opt_shape, max_shape)}}",
+        )
+    net_inputs = {network.get_input(i).name for i in range(network.num_inputs)}
+    for index, profile in enumerate(profiles):
+        opt_profile = builder.create_optimization_profile()
+        for name, (lo, opt, hi) in profile.items():
+            if name in net_inputs:
+                opt_profile.set_shape(name, tuple(lo), tuple(opt), tuple(hi))
+        if int(config.add_optimization_profile(opt_profile)) < 0:
+            raise ShapeError(
+                f"TensorRT refused optimization profile {index}: {profile}",
+                hint="each dim needs min <= opt <= max and the model's fixed sizes",
+            )
+    return config
+
+
+def attach_timing_cache(config: Any, timing_file: Path | None) -> Any:
+    """Load ``timing_file`` (or start empty) into ``config``; returns the ITimingCache or None."""
+    if timing_file is None:
+        return None
+    blob = timing_file.read_bytes() if timing_file.is_file() else b""
+    timing = config.create_timing_cache(blob)
+    if timing is None and blob:
+        timing = config.create_timing_cache(b"")  # unreadable file: start over, keep building
+    if timing is None or not config.set_timing_cache(timing, False):
+        raise BuildError(
+            f"TensorRT refused the timing cache {timing_file}",
+            hint="delete the file (it may be from another TensorRT version or GPU)",
+        )
+    return timing
+
+
+def save_timing_cache(config: Any, timing: Any, timing_file: Path) -> Path:
+    """Merge ``timing`` with the cache on disk and write it back atomically, under a file lock.
+
+    Two builds sharing one timing cache (two notebooks, a CLI build beside a notebook) each load
+    the file, time tactics, and save; writing only their own cache would drop the other build's
+    entries. Like Polygraphy's ``save_timing_cache``: lock, re-read, ``combine``, replace.
+    """
+    timing = config.get_timing_cache() or timing  # the cache the builder updated in place
+    with file_lock(timing_file):
+        if timing_file.is_file():
+            on_disk = config.create_timing_cache(timing_file.read_bytes())
+            if on_disk is not None:
+                timing.combine(on_disk, False)  # a mismatching cache is dropped, not merged
+        atomic_write_bytes(timing_file, bytes(timing.serialize()))
+    return timing_file
+
+
+def serialize_network(
+    builder: Any, network: Any, config: Any, request: BuildRequest, tracker: Any, capture: Any
+) -> bytes:
+    """Step 3: ``build_serialized_network``; a None result becomes a BuildError with the log."""
+    serialized = builder.build_serialized_network(network, config)
+    if serialized is None:
+        if tracker is not None and tracker.cancelled:
+            raise BuildError(
+                f"build of {request.onnx_path.name} was cancelled", hint="start the build again"
+            )
+        tail = "\n".join(f"    {line}" for line in capture.tail(15)) or "    (no log)"
+        raise BuildError(
+            f"TensorRT's builder returned no engine for {request.onnx_path} "
+            f"(precision={request.precision}, TensorRT {request.trt_version}); last log lines:"
+            f"\n{tail}",
+            hint="read the errors above: unsupported layer/precision on this GPU, too little "
+            "workspace, or profile shapes the model cannot run",
+        )
+    return bytes(serialized)
+
+
+def plan_build(
+    onnx: str | os.PathLike[str],
+    *,
+    precision: str = "fp32",
+    workspace: int | str | None = None,
+    profiles: ProfilesArg = None,
+    timing_cache: TimingCacheArg = None,
+    strongly_typed: bool | None = None,
+    optimization_level: int | None = None,
+    detailed: bool = True,
+    version_compatible: bool = False,
+    exclude_lean_runtime: bool = False,
+) -> BuildRequest:
+    """Check every option and compute the build's identity; imports TensorRT only for its version.
+
+    Profiles and options are checked before TensorRT is required, so a bad call fails the same
+    way on a CPU-only machine.
+    """
+    onnx_path = Path(onnx)
+    prec = normalize_precision(precision)
+    if optimization_level is not None and not 0 <= int(optimization_level) <= 5:
+        raise ConfigError(
+            f"optimization_level must be 0..5, got {optimization_level}",
+            hint="3 is TensorRT's default; higher builds longer for faster engines",
+        )
+    check_compatibility_options(version_compatible, exclude_lean_runtime)
+    workspace_bytes = parse_size(workspace) if workspace is not None else None
+    specs = onnx_input_specs(onnx_path)
+    resolved = validate_profiles(specs, profiles)
+    notes = [
+        f"input '{s.name}' has no profile: built for batch 1 ({shape_str(resolved[0][s.name][0])})"
+        for s in specs
+        if s.dynamic_axes and (profiles is None or s.name not in _first_profile_names(profiles))
+    ]
+    if version_compatible:
+        notes.append(
+            "version-compatible plan: runs on later TensorRT versions (and the lean runtime)"
+            + (", lean runtime not embedded" if exclude_lean_runtime else "")
+        )
+
+    require_full_tensorrt("build a TensorRT engine")
+    import tensorrt as trt
+
+    version = str(trt.__version__)
+    plan = _plan_precision(prec, version, strongly_typed=strongly_typed)
+    options = build_options(
+        plan,
+        resolved,
+        workspace_bytes,
+        optimization_level,
+        detailed,
+        version_compatible=version_compatible,
+        exclude_lean_runtime=exclude_lean_runtime,
+    )
+    gpu_name, capability = gpu_identity()
+    identity = build_identity(
+        onnx_sha256=onnx_digest(onnx_path),
+        options=options,
+        trt_version=version,
+        gpu_name=gpu_name,
+        compute_capability=capability,
+    )
+    return BuildRequest(
+        onnx_path=onnx_path,
+        precision=prec,
+        plan=plan,
+        profiles=resolved,
+        workspace=workspace_bytes,
+        optimization_level=optimization_level,
+        detailed=detailed,
+        version_compatible=bool(version_compatible),
+        exclude_lean_runtime=bool(exclude_lean_runtime),
+        options=options,
+        trt_version=version,
+        gpu_name=gpu_name,
+        compute_capability=(int(capability[0]), int(capability[1])),
+        identity=identity,
+        cache_key=key_of_identity(identity),
+        timing_cache_path=_timing_cache_file(timing_cache, version, gpu_name),
+        notes=notes,
+    )
+
+
+def run_build(
+    request: BuildRequest, *, progress: ProgressArg = True, log_level: str = "info"
+) -> tuple[bytes, Path, list[dict[str, Any]], list[str], float]:
+    """Run TensorRT for ``request``: ``(engine, built_onnx, io, log, seconds)`` (no caching)."""
+    import tensorrt as trt
+
+    built_onnx = prepare_onnx(request.onnx_path, request.plan)
+    capture = LogCapture(min_severity=log_level)
+    logger = trt_logger(trt, capture=capture)
+    tracker = make_tracker(progress)
+    start = time.perf_counter()
+    try:
+        init_plugins(trt)
+        builder = trt.Builder(logger)
+        network, parser = create_network(trt, builder, logger, request.plan, built_onnx, capture)
+        config = create_config(trt, builder, network, request)
+        timing = attach_timing_cache(config, request.timing_cache_path)
+        monitor = None  # kept referenced until the build ends (TensorRT holds a raw pointer)
+        if tracker is not None:
+            monitor = make_progress_monitor(tracker)
+            config.progress_monitor = monitor
+        io = _io_table(network, request.profiles[0])
+        engine_bytes = serialize_network(builder, network, config, request, tracker, capture)
+        del monitor, parser
+        if timing is not None and request.timing_cache_path is not None:
+            save_timing_cache(config, timing, request.timing_cache_path)
+    finally:
+        if tracker is not None:
+            tracker.close()
+    return engine_bytes, built_onnx, io, capture.messages(), time.perf_counter() - start
+
+
 def build_engine(
     onnx: str | os.PathLike[str],
     engine_path: str | os.PathLike[str] | None = None,
@@ -566,221 +699,196 @@ def build_engine(
     cache: CacheArg = True,
     detailed: bool = True,
     log_level: str = "info",
+    version_compatible: bool = False,
+    exclude_lean_runtime: bool = False,
 ) -> BuildResult:
     """Build a TensorRT engine from an ONNX file; see the module docstring for the rules.
 
-    ``workspace``: bytes or ``"4GiB"``. ``timing_cache``: a file to load/update, ``True`` for one
-    per TensorRT version and GPU in the cache dir. ``progress``: True (console bar), a callable
-    receiving :class:`~trtlab.trt.progress.ProgressEvent`, or a ProgressTracker (cancellable).
-    ``cache``: True (``cache_dir()/engines``), an :class:`EngineCache`/directory, or False.
-    ``detailed``: build with ``ProfilingVerbosity.DETAILED`` so :func:`inspect_engine` shows
-    per-layer data. Raises :class:`BuildError` (parser errors, builder failure) with the log tail.
+    ``workspace``: bytes or ``"4GiB"``. ``timing_cache``: a file to load/update (merged under a
+    lock, so concurrent builds keep each other's entries), ``True`` for one per TensorRT version
+    and GPU in the cache dir. ``progress``: True (console bar), a callable receiving
+    :class:`~trtlab.trt.progress.ProgressEvent`, or a ProgressTracker (cancellable). ``cache``:
+    True (``cache_dir()/engines``), an :class:`EngineCache`/directory, or False. ``detailed``:
+    build with ``ProfilingVerbosity.DETAILED`` so :func:`inspect_engine` shows per-layer data.
+    ``version_compatible``: ``BuilderFlag.VERSION_COMPATIBLE``, a plan later TensorRT versions
+    and the lean runtime load; ``exclude_lean_runtime`` leaves the lean runtime out of such a
+    plan (smaller; the runtime side then provides it). Every engine written to a path gets a
+    ``<engine>.json`` provenance sidecar (:mod:`trtlab.trt.provenance`). Raises
+    :class:`BuildError` (parser errors, builder failure) with the log tail.
     """
-    onnx_path = Path(onnx)
-    prec = normalize_precision(precision)
-    if optimization_level is not None and not 0 <= int(optimization_level) <= 5:
-        raise ConfigError(
-            f"optimization_level must be 0..5, got {optimization_level}",
-            hint="3 is TensorRT's default; higher builds longer for faster engines",
-        )
-    workspace_bytes = parse_size(workspace) if workspace is not None else None
-    specs = onnx_input_specs(onnx_path)
-    resolved = validate_profiles(specs, profiles)
-    notes = [
-        f"input '{s.name}' has no profile: built for batch 1 ({shape_str(resolved[0][s.name][0])})"
-        for s in specs
-        if s.dynamic_axes and (profiles is None or s.name not in _first_profile_names(profiles))
-    ]
-
-    require_full_tensorrt("build a TensorRT engine")
-    import tensorrt as trt
-
-    version = str(trt.__version__)
-    plan = _plan_precision(prec, version, strongly_typed=strongly_typed)
-    options = build_options(plan, resolved, workspace_bytes, optimization_level, detailed)
-    gpu_name, capability = gpu_identity()
+    request = plan_build(
+        onnx,
+        precision=precision,
+        workspace=workspace,
+        profiles=profiles,
+        timing_cache=timing_cache,
+        strongly_typed=strongly_typed,
+        optimization_level=optimization_level,
+        detailed=detailed,
+        version_compatible=version_compatible,
+        exclude_lean_runtime=exclude_lean_runtime,
+    )
     engine_cache = _cache_of(cache)
-    key = engine_cache_key(onnx_path, options, version, gpu_name, capability)
-    timing_file = _timing_cache_file(timing_cache, version, gpu_name)
-
     if engine_cache is not None:
-        entry = engine_cache.get(key)
+        entry = engine_cache.get(request.cache_key)
         if entry is not None:
             meta = entry.meta
-            hit_path = atomic_write_bytes(engine_path, entry.data) if engine_path else entry.path
+            if read_provenance(entry.path) is None:  # entries from before provenance existed
+                write_provenance(entry.path, request.provenance())
+            hit_path = entry.path
+            if engine_path:
+                hit_path = atomic_write_bytes(engine_path, entry.data)
+                write_provenance(hit_path, request.provenance())
             return BuildResult(
                 engine=entry.data,
                 path=hit_path,
                 build_time_s=0.0,
                 cache_hit=True,
-                precision=prec,
-                plan=plan,
-                trt_version=version,
+                precision=request.precision,
+                plan=request.plan,
+                trt_version=request.trt_version,
                 io=list(meta.get("io", [])),
-                profiles=resolved,
-                onnx_path=onnx_path,
-                built_onnx_path=Path(meta.get("built_onnx_path", onnx_path)),
+                profiles=request.profiles,
+                onnx_path=request.onnx_path,
+                built_onnx_path=Path(meta.get("built_onnx_path", request.onnx_path)),
                 log=[f"[INFO] engine cache hit: {entry.path}"],
-                cache_key=key,
-                timing_cache_path=timing_file,
-                notes=notes,
+                cache_key=request.cache_key,
+                timing_cache_path=request.timing_cache_path,
+                notes=list(request.notes),
+                provenance=request.provenance(),
             )
 
-    built_onnx = prepare_onnx(onnx_path, plan)
-    capture = LogCapture(min_severity=log_level)
-    logger = trt_logger(trt, capture=capture)
-    tracker = make_tracker(progress)
-    start = time.perf_counter()
-    try:
-        builder = trt.Builder(logger)
-        flags = 0
-        for name in plan.network_flags:
-            member = _enum_member(
-                trt.NetworkDefinitionCreationFlag, name, "NetworkDefinitionCreationFlag", version
-            )
-            flags |= 1 << int(member)
-        network = builder.create_network(flags)
-        parser = trt.OnnxParser(network, logger)
-        if not parser.parse_from_file(str(built_onnx)):
-            issues = [parser_issue(i, parser.get_error(i)) for i in range(parser.num_errors)]
-            raise parser_error(built_onnx, issues, capture.tail(10))
-
-        config = builder.create_builder_config()
-        if workspace_bytes is not None:
-            config.set_memory_pool_limit(trt.MemoryPoolType.WORKSPACE, workspace_bytes)
-        for name in plan.builder_flags:
-            config.set_flag(_enum_member(trt.BuilderFlag, name, "BuilderFlag", version))
-        for name in plan.cleared_flags:
-            config.clear_flag(_enum_member(trt.BuilderFlag, name, "BuilderFlag", version))
-        if optimization_level is not None:
-            config.builder_optimization_level = int(optimization_level)
-        config.profiling_verbosity = (
-            trt.ProfilingVerbosity.DETAILED if detailed else trt.ProfilingVerbosity.LAYER_NAMES_ONLY
-        )
-        net_inputs = {network.get_input(i).name for i in range(network.num_inputs)}
-        for profile in resolved:
-            if not profile:
-                continue
-            opt_profile = builder.create_optimization_profile()
-            for name, (lo, opt, hi) in profile.items():
-                if name in net_inputs:
-                    opt_profile.set_shape(name, lo, opt, hi)
-            config.add_optimization_profile(opt_profile)
-
-        timing = None
-        if timing_file is not None:
-            blob = timing_file.read_bytes() if timing_file.is_file() else b""
-            timing = config.create_timing_cache(blob)
-            if not config.set_timing_cache(timing, False):
-                raise BuildError(
-                    f"TensorRT refused the timing cache {timing_file}",
-                    hint="delete the file (it may be from another TensorRT version or GPU)",
-                )
-        monitor = None  # kept referenced until the build ends (TensorRT holds a raw pointer)
-        if tracker is not None:
-            monitor = make_progress_monitor(tracker)
-            config.progress_monitor = monitor
-
-        io = _io_table(network, resolved[0])
-        serialized = builder.build_serialized_network(network, config)
-        if serialized is None:
-            if tracker is not None and tracker.cancelled:
-                raise BuildError(
-                    f"build of {onnx_path.name} was cancelled", hint="start the build again"
-                )
-            tail = "\n".join(f"    {line}" for line in capture.tail(15)) or "    (no log)"
-            raise BuildError(
-                f"TensorRT's builder returned no engine for {built_onnx} "
-                f"(precision={prec}, TensorRT {version}); last log lines:\n{tail}",
-                hint="read the errors above: unsupported layer/precision on this GPU, too little "
-                "workspace, or profile shapes the model cannot run",
-            )
-        engine_bytes = bytes(serialized)
-        del monitor
-        if timing is not None and timing_file is not None:
-            atomic_write_bytes(timing_file, bytes(timing.serialize()))
-    finally:
-        if tracker is not None:
-            tracker.close()
-    build_time = time.perf_counter() - start
-
+    engine_bytes, built_onnx, io, log, build_time = run_build(
+        request, progress=progress, log_level=log_level
+    )
+    prov = request.provenance()
     path: Path | None = None
     if engine_cache is not None:
         path = engine_cache.put(
-            key,
+            request.cache_key,
             engine_bytes,
             {
-                "onnx_path": str(onnx_path),
+                "onnx_path": str(request.onnx_path),
                 "built_onnx_path": str(built_onnx),
-                "options": options,
-                "tensorrt": version,
-                "gpu": gpu_name,
-                "compute_capability": list(capability),
+                "options": request.options,
+                "tensorrt": request.trt_version,
+                "gpu": request.gpu_name,
+                "compute_capability": list(request.compute_capability),
                 "build_time_s": round(build_time, 3),
                 "io": io,
             },
         )
+        write_provenance(path, prov)
     if engine_path is not None:
         path = atomic_write_bytes(engine_path, engine_bytes)
+        write_provenance(path, prov)
     return BuildResult(
         engine=engine_bytes,
         path=path,
         build_time_s=build_time,
         cache_hit=False,
-        precision=prec,
-        plan=plan,
-        trt_version=version,
+        precision=request.precision,
+        plan=request.plan,
+        trt_version=request.trt_version,
         io=io,
-        profiles=resolved,
-        onnx_path=onnx_path,
+        profiles=request.profiles,
+        onnx_path=request.onnx_path,
         built_onnx_path=built_onnx,
-        log=capture.messages(),
-        cache_key=key,
-        timing_cache_path=timing_file,
-        notes=notes,
+        log=log,
+        cache_key=request.cache_key,
+        timing_cache_path=request.timing_cache_path,
+        notes=list(request.notes),
+        provenance=prov,
     )
 
 
 def _first_profile_names(profiles: ProfilesArg) -> set[str]:
-    if isinstance(profiles, Mapping):
-        return set(profiles)
-    if isinstance(profiles, Sequence) and profiles and isinstance(profiles[0], Mapping):
-        return set(profiles[0])
-    return set()
+    """Inputs the caller's first profile names (any form, trtexec text included)."""
+    return set(parse_profiles(profiles)[0])
+
+
+# -- loaders ---------------------------------------------------------------------------------------
+#: An ONNX source for a loader: a path, or a loader (e.g. ``OnnxFromTorch``) returning one.
+OnnxSource = Union[str, os.PathLike[str], Callable[[], Any]]
+#: An engine source: serialized bytes, or a loader returning them.
+EngineSource = Union[bytes, bytearray, memoryview, Callable[[], Any]]
+
+
+def _resolve(value: Any) -> Any:
+    """Polygraphy's rule: a loader argument is a value or a callable that produces it."""
+    return value() if callable(value) else value
 
 
 class EngineFromOnnx:
-    """Loader: calling it builds (or fetches from cache) and returns the serialized engine bytes.
+    """Loader twin of :func:`build_engine`: configure now, build (or fetch from cache) on call.
 
-    ``EngineFromOnnx("model.onnx", precision="fp16")()`` -> ``bytes``; the full
-    :class:`BuildResult` of the last call is in ``.result``. Same keywords as :func:`build_engine`.
+    ``onnx`` is a path or a loader that returns one, so steps chain without temp variables:
+    ``EngineFromOnnx(OnnxFromTorch(model, x), precision="fp16")()`` exports, then builds, and
+    returns the engine bytes. The full :class:`BuildResult` of the last call is in ``.result``.
+    Same keywords as :func:`build_engine`.
     """
 
-    def __init__(self, onnx: str | os.PathLike[str], **kwargs: Any) -> None:
-        self.onnx = Path(onnx)
+    def __init__(self, onnx: OnnxSource, **kwargs: Any) -> None:
+        if not callable(onnx) and not isinstance(onnx, (str, os.PathLike)):
+            raise InputError(
+                f"EngineFromOnnx needs an ONNX path or a loader returning one, got "
+                f"{type(onnx).__name__}",
+                hint="pass 'model.onnx' or OnnxFromTorch(model, example_input)",
+            )
+        self.onnx = onnx
         self.kwargs = kwargs
         self.result: BuildResult | None = None
 
     def __call__(self) -> bytes:
-        self.result = build_engine(self.onnx, **self.kwargs)
+        source = _resolve(self.onnx)
+        if not isinstance(source, (str, os.PathLike)):
+            raise InputError(
+                f"the ONNX loader {self.onnx!r} returned {type(source).__name__}, expected a path",
+                hint="chain loaders that produce an ONNX file path (e.g. OnnxFromTorch)",
+            )
+        self.result = build_engine(source, **self.kwargs)
         return self.result.engine
 
     def __repr__(self) -> str:
         opts = ", ".join(f"{k}={v!r}" for k, v in self.kwargs.items())
-        return f"EngineFromOnnx({str(self.onnx)!r}{', ' if opts else ''}{opts})"
+        src = repr(str(self.onnx)) if isinstance(self.onnx, (str, os.PathLike)) else repr(self.onnx)
+        return f"EngineFromOnnx({src}{', ' if opts else ''}{opts})"
 
 
 class SaveEngine:
-    """Loader: runs ``source`` (a loader or bytes) and writes the engine atomically to ``path``."""
+    """Loader: runs ``engine`` (bytes or a loader) and writes it atomically to ``path``.
 
-    def __init__(self, source: Callable[[], bytes] | bytes, path: str | os.PathLike[str]) -> None:
-        self.source = source
+    When ``engine`` is an :class:`EngineFromOnnx`, the engine's provenance sidecar is written
+    beside it too, so the saved file is checked on load like any engine trtlab built.
+    Returns the bytes, so it chains further (``Engine(SaveEngine(EngineFromOnnx(...), p)())``).
+    """
+
+    def __init__(self, engine: EngineSource, path: str | os.PathLike[str]) -> None:
+        self.engine = engine
         self.path = Path(path)
 
+    @property
+    def source(self) -> EngineSource:
+        """The engine source (old name of :attr:`engine`)."""
+        return self.engine
+
     def __call__(self) -> bytes:
-        data = self.source if isinstance(self.source, bytes) else self.source()
-        atomic_write_bytes(self.path, bytes(data))
-        return bytes(data)
+        data = _resolve(self.engine)
+        if not isinstance(data, (bytes, bytearray, memoryview)):
+            raise InputError(
+                f"SaveEngine needs engine bytes or a loader returning them, got "
+                f"{type(data).__name__}",
+                hint="pass EngineFromOnnx(...) or BuildResult.engine",
+            )
+        data = bytes(data)
+        atomic_write_bytes(self.path, data)
+        result = getattr(self.engine, "result", None)
+        if isinstance(result, BuildResult) and result.provenance is not None:
+            write_provenance(self.path, result.provenance)
+        return data
+
+    def __repr__(self) -> str:
+        return f"SaveEngine({self.engine!r}, {str(self.path)!r})"
 
 
 # -- inspection ----------------------------------------------------------------------------------
@@ -799,22 +907,54 @@ def parse_engine_information(text: str) -> list[dict[str, Any]]:
     return out
 
 
-def inspect_engine(engine: bytes | str | os.PathLike[str]) -> list[dict[str, Any]]:
+def inspect_engine(
+    engine: bytes | str | os.PathLike[str] | BuildResult, *, allow_host_code: bool | None = None
+) -> list[dict[str, Any]]:
     """Per-layer information of an engine (type, precision, tactic, shapes when built DETAILED).
 
-    Needs TensorRT and a GPU to deserialize the engine.
+    Needs TensorRT and a GPU to deserialize the engine. A version-compatible plan embeds the lean
+    runtime (host code), which TensorRT only runs when ``engine_host_code_allowed`` is set:
+    ``allow_host_code=None`` allows it when the engine's provenance (a :class:`BuildResult`, or
+    the ``<engine>.json`` beside a path) says trtlab built it version-compatible; pass True only
+    for plans you trust. A path's provenance is checked against this machine first.
     """
-    data = engine if isinstance(engine, bytes) else Path(engine).read_bytes()
+    prov: Provenance | None = None
+    path_arg: Path | None = None
+    if isinstance(engine, BuildResult):
+        data, prov = engine.engine, engine.provenance
+    elif isinstance(engine, (bytes, bytearray, memoryview)):
+        data = bytes(engine)
+    else:
+        path_arg = Path(engine)
+        prov = read_provenance(path_arg)
+        data = path_arg.read_bytes()
     require_full_tensorrt("inspect a TensorRT engine")
     import tensorrt as trt
 
+    if path_arg is not None and prov is not None:
+        gpu_name, capability = gpu_identity()
+        check_provenance(
+            path_arg,
+            trt_version=str(trt.__version__),
+            gpu_name=gpu_name,
+            compute_capability=capability,
+        )
+    if allow_host_code is None:
+        allow_host_code = bool(
+            prov is not None and prov.version_compatible and not prov.exclude_lean_runtime
+        )
     capture = LogCapture(min_severity="warning")
-    runtime = trt.Runtime(trt_logger(trt, capture=capture))
+    logger = trt_logger(trt, capture=capture)
+    init_plugins(trt)
+    runtime = trt.Runtime(logger)
+    if allow_host_code:
+        runtime.engine_host_code_allowed = True
     cuda_engine = runtime.deserialize_cuda_engine(data)
     if cuda_engine is None:
-        raise BuildError(
+        raise EngineLoadError(
             "TensorRT could not deserialize the engine:\n" + "\n".join(capture.tail(10)),
-            hint="engines only load with the TensorRT version and GPU they were built for",
+            hint="engines only load with the TensorRT version and GPU they were built for; a "
+            "version-compatible plan from a source you trust needs allow_host_code=True",
         )
     inspector = cuda_engine.create_engine_inspector()
     return parse_engine_information(
@@ -822,31 +962,34 @@ def inspect_engine(engine: bytes | str | os.PathLike[str]) -> list[dict[str, Any
     )
 
 
-def plan_for_installed(precision: str, strongly_typed: bool | None = None) -> BuildPlan:
-    """:func:`~trtlab.trt.precision.plan_precision` for the installed full TensorRT."""
-    require_full_tensorrt("plan a TensorRT build")
-    import tensorrt as trt
-
-    return _plan_precision(precision, str(trt.__version__), strongly_typed=strongly_typed)
-
-
 __all__ = [
+    "BuildRequest",
     "BuildResult",
     "EngineFromOnnx",
     "ParserIssue",
+    "ProfilesArg",
     "SaveEngine",
+    "attach_timing_cache",
     "build_engine",
     "build_options",
+    "check_compatibility_options",
     "converted_onnx_path",
+    "create_config",
+    "create_network",
     "gpu_identity",
     "inspect_engine",
     "onnx_input_specs",
     "parse_engine_information",
     "parse_size",
     "parser_issue",
-    "plan_for_installed",
+    "plan_build",
     "prepare_onnx",
+    "ResolvedProfile",
+    "ShapeTriple",
     "profile_triple",
+    "run_build",
+    "save_timing_cache",
+    "serialize_network",
     "shape_str",
     "validate_profiles",
 ]

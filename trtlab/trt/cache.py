@@ -8,18 +8,19 @@ metadata (options, versions, build time), both written atomically.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from trtlab._io import atomic_write_bytes, atomic_write_text
+from trtlab._io import atomic_write_bytes, atomic_write_text, require_file
 from trtlab.config import cache_dir
-from trtlab.errors import FileFormatError, InputError
+from trtlab.errors import ConfigError, InputError
 
 ENGINE_SUFFIX = ".engine"
 META_SUFFIX = ".json"
@@ -47,14 +48,11 @@ def canonical_json(options: Mapping[str, Any]) -> str:
     return json.dumps(_canonical(options), sort_keys=True, separators=(",", ":"))
 
 
-def _onnx_digest(onnx: bytes | str | os.PathLike[str]) -> str:
+def onnx_digest(onnx: bytes | str | os.PathLike[str]) -> str:
+    """sha256 of ONNX bytes (or a file plus its external-data files)."""
     if isinstance(onnx, (bytes, bytearray, memoryview)):
         return hashlib.sha256(bytes(onnx)).hexdigest()
-    path = Path(onnx)
-    if not path.is_file():
-        raise FileFormatError(
-            f"ONNX file not found: {path}", hint="export the model first (trtlab.export_onnx)"
-        )
+    path = require_file(onnx, what="ONNX file", hint="export the model first (trtlab.export_onnx)")
     digest = hashlib.sha256()
     with open(path, "rb") as f:
         for chunk in iter(lambda: f.read(1 << 20), b""):
@@ -92,16 +90,86 @@ def engine_cache_key(
     gpu_name: str,
     compute_capability: Sequence[int],
 ) -> str:
-    """sha256 over the ONNX bytes, canonical JSON of ``options``, TensorRT version and GPU."""
-    payload = {
-        "schema": KEY_SCHEMA,
-        "onnx_sha256": _onnx_digest(onnx),
-        "options": _canonical(options),
-        "tensorrt": str(trt_version),
-        "gpu": str(gpu_name),
-        "sm": [int(c) for c in compute_capability],
-    }
-    return hashlib.sha256(canonical_json(payload).encode("utf-8")).hexdigest()
+    """sha256 over the ONNX bytes, canonical JSON of ``options``, TensorRT version and GPU.
+
+    The fields are :func:`trtlab.trt.provenance.build_identity`'s, the same the engine's
+    provenance sidecar records; use :func:`key_of_identity` when the identity is at hand.
+    """
+    from trtlab.trt.provenance import build_identity
+
+    identity = build_identity(
+        onnx_sha256=onnx_digest(onnx),
+        options=options,
+        trt_version=trt_version,
+        gpu_name=gpu_name,
+        compute_capability=compute_capability,
+    )
+    return key_of_identity(identity)
+
+
+def key_of_identity(identity: Mapping[str, Any]) -> str:
+    """The cache key of a :func:`~trtlab.trt.provenance.build_identity` dict."""
+    from trtlab.trt.provenance import identity_digest
+
+    return identity_digest(identity, KEY_SCHEMA)
+
+
+LOCK_SUFFIX = ".lock"
+
+
+@contextlib.contextmanager
+def file_lock(target: str | os.PathLike[str], *, timeout_s: float = 600.0) -> Iterator[Path]:
+    """Hold an exclusive lock on ``<target>.lock`` (read-merge-write of a shared cache file).
+
+    Processes and threads that merge into the same file (timing caches) take turns; the lock file
+    itself is left in place (deleting it would race with a waiter). POSIX ``flock``; on systems
+    without it (Windows) the ``msvcrt`` byte lock. Raises :class:`ConfigError` after
+    ``timeout_s`` seconds of waiting, naming the lock file.
+    """
+    lock_path = Path(os.fspath(target) + LOCK_SUFFIX)
+    lock_path.parent.mkdir(parents=True, exist_ok=True)
+    deadline = time.monotonic() + timeout_s
+    with open(lock_path, "a+b") as handle:
+        while True:
+            try:
+                _lock(handle)
+                break
+            except OSError:
+                if time.monotonic() >= deadline:
+                    raise ConfigError(
+                        f"could not lock {lock_path} within {timeout_s:g} s: another build is "
+                        "writing the same cache file",
+                        hint="wait for it to finish, or delete the .lock file if no build runs",
+                    ) from None
+                time.sleep(0.05)
+        try:
+            yield lock_path
+        finally:
+            _unlock(handle)
+
+
+def _lock(handle: Any) -> None:
+    try:
+        import fcntl
+    except ImportError:  # Windows
+        import msvcrt
+
+        handle.seek(0)
+        msvcrt.locking(handle.fileno(), msvcrt.LK_NBLCK, 1)  # type: ignore[attr-defined,unused-ignore]
+        return
+    fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+
+
+def _unlock(handle: Any) -> None:
+    try:
+        import fcntl
+    except ImportError:  # Windows
+        import msvcrt
+
+        handle.seek(0)
+        msvcrt.locking(handle.fileno(), msvcrt.LK_UNLCK, 1)  # type: ignore[attr-defined,unused-ignore]
+        return
+    fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
 
 
 @dataclass(frozen=True)
@@ -194,4 +262,12 @@ class EngineCache:
         return removed
 
 
-__all__ = ["CacheEntry", "EngineCache", "canonical_json", "engine_cache_key"]
+__all__ = [
+    "CacheEntry",
+    "EngineCache",
+    "canonical_json",
+    "engine_cache_key",
+    "file_lock",
+    "key_of_identity",
+    "onnx_digest",
+]

@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, Union
 
-from trtlab._io import atomic_path
+from trtlab._io import atomic_path, require_file
 from trtlab._lazy import lazy_import
 from trtlab.errors import ConfigError, FileFormatError, InputError
 from trtlab.trt._compat import is_strongly_typed_only, parse_version, version_str
@@ -54,6 +54,24 @@ _ALIASES = {
 
 # ONNX TensorProto element types (numbers from onnx.proto; avoids importing onnx for planning).
 _FLOAT, _FLOAT16, _BFLOAT16 = 1, 10, 16
+
+#: Ops kept in FP32 in converted graphs, on top of onnxconverter-common's default block list:
+#: index-valued reductions (ArgMax/ArgMin: FP16 rounding flips near-ties, i.e. other class ids)
+#: and normalizations whose exp/sum overflow or lose probability mass in FP16 (Softmax,
+#: LogSoftmax), and TopK (ranking). TensorRT 11 follows the graph's types exactly, so what the
+#: converter leaves in FP16 *is* FP16 on the GPU.
+FP32_OPS: tuple[str, ...] = ("ArgMax", "ArgMin", "Softmax", "LogSoftmax", "TopK")
+
+#: Names the conversion recipe in cached file names: bump it whenever the converted graph for the
+#: same input changes (block list, Cast clean-up), so stale conversions are never reused.
+CONVERSION_RECIPE = "r2"
+
+#: Why BF16 graphs skip the ONNX Runtime parity check (returned by :func:`ort_parity_skip`).
+BF16_ORT_REASON = (
+    "BF16 ONNX graphs are for TensorRT only: ONNX Runtime has no bfloat16 Conv/Gemm kernels and "
+    "onnx.checker rejects bfloat16 Conv at opset 18, so the ONNX Runtime parity step is skipped; "
+    "compare the TensorRT BF16 engine against the FP32 ONNX model instead"
+)
 
 
 def normalize_precision(precision: str) -> str:
@@ -262,6 +280,93 @@ def _split_block_list(model: Any, block_list: Iterable[str] | None) -> tuple[lis
     return block_ops, block_nodes
 
 
+def _consumers(graph: Any) -> dict[str, list[Any]]:
+    out: dict[str, list[Any]] = {}
+    for node in graph.node:
+        for name in node.input:
+            if name:
+                out.setdefault(name, []).append(node)
+    return out
+
+
+def _cast_to(node: Any) -> int | None:
+    for attr in node.attribute:
+        if attr.name == "to":
+            return int(attr.i)
+    return None
+
+
+def _tensor_types(model: Any, onnx: Any) -> dict[str, int]:
+    """Element type of every typed tensor (inputs, initializers, inferred intermediates)."""
+    try:
+        inferred = onnx.shape_inference.infer_shapes(model, strict_mode=False)
+    except Exception:
+        inferred = model
+    graph = inferred.graph
+    types: dict[str, int] = {t.name: int(t.data_type) for t in graph.initializer}
+    for value in (*graph.input, *graph.value_info, *graph.output):
+        elem = value.type.tensor_type.elem_type
+        if elem:
+            types[value.name] = int(elem)
+    return types
+
+
+def simplify_casts(model: Any, onnx: Any) -> dict[str, int]:
+    """Remove the Casts the FP16 converter leaves that change nothing but cost time or accuracy.
+
+    - A Cast whose output only feeds ``Shape`` nodes: a shape does not depend on the element
+      type, so ``Shape`` reads the Cast's input directly (TensorRT would otherwise run the
+      conversion of a whole activation just to read its dims).
+    - ``Cast(to=A)(Cast(to=B)(x))`` where ``x`` already has type ``A`` (e.g. FP32 -> FP16 -> FP32
+      around an op kept in FP32): the consumers read ``x``, which also avoids FP16 rounding.
+
+    Edits ``model`` in place; returns how many of each kind were removed.
+    """
+    graph = model.graph
+    outputs = {o.name for o in graph.output}
+    removed = {"shape_only": 0, "round_trip": 0}
+    types = _tensor_types(model, onnx)
+    changed = True
+    while changed:
+        changed = False
+        consumers = _consumers(graph)
+        producers = {out: n for n in graph.node for out in n.output}
+        for node in list(graph.node):
+            if node.op_type != "Cast" or not node.input or node.output[0] in outputs:
+                continue
+            src, dst = node.input[0], node.output[0]
+            users = consumers.get(dst, [])
+            if users and all(u.op_type == "Shape" for u in users):
+                for user in users:
+                    user.input[0] = src
+                graph.node.remove(node)
+                removed["shape_only"] += 1
+                changed = True
+                break
+            first = producers.get(src)
+            if first is None or first.op_type != "Cast" or not first.input:
+                continue
+            origin = first.input[0]
+            if types.get(origin) is None or types.get(origin) != _cast_to(node):
+                continue
+            for user in users:
+                for i, name in enumerate(user.input):
+                    if name == dst:
+                        user.input[i] = origin
+            graph.node.remove(node)
+            removed["round_trip"] += 1
+            if src not in outputs and all(u is node for u in consumers.get(src, [])):
+                graph.node.remove(first)  # the narrowing Cast fed only the removed one
+            changed = True
+            break
+    if any(removed.values()):
+        live = {name for n in graph.node for name in (*n.input, *n.output)}
+        keep = [v for v in graph.value_info if v.name in live]
+        del graph.value_info[:]
+        graph.value_info.extend(keep)
+    return removed
+
+
 def _is_float_model(model: Any) -> bool:
     types = [t.data_type for t in model.graph.initializer]
     return _FLOAT in types or not any(t in (_FLOAT16, _BFLOAT16) for t in types)
@@ -278,9 +383,11 @@ def convert_onnx_precision(
     """Write an FP16 or BF16 copy of the FP32 ONNX model ``src`` to ``dst`` (atomically).
 
     ``keep_io_types=True`` keeps float inputs/outputs FP32 (Cast nodes at the boundary), so the
-    same input arrays work for both models. ``block_list``: extra op types (``"Softmax"``) or node
-    names kept in FP32, on top of onnxconverter-common's default list (Resize, TopK, Range, ...).
-    Returns ``dst``.
+    same input arrays work for both models. ``block_list``: extra op types or node names kept in
+    FP32, on top of :data:`FP32_OPS` (ArgMax, Softmax, TopK, ...) and onnxconverter-common's
+    default list (Resize, Range, ...). Casts that only feed ``Shape`` and FP32 -> FP16 -> FP32
+    round trips are removed afterwards (:func:`simplify_casts`). A BF16 result is for TensorRT
+    only: ONNX Runtime cannot run it (see :data:`BF16_ORT_REASON`). Returns ``dst``.
     """
     prec = normalize_precision(precision)
     if prec not in ("fp16", "bf16"):
@@ -292,11 +399,9 @@ def convert_onnx_precision(
     float16 = lazy_import(
         "onnxconverter_common.float16", purpose="convert an ONNX model to FP16/BF16"
     )
-    src_path = Path(src)
-    if not src_path.is_file():
-        raise FileFormatError(
-            f"ONNX file not found: {src_path}", hint="export the model first (trtlab.export_onnx)"
-        )
+    src_path = require_file(
+        src, what="ONNX file", hint="export the model first (trtlab.export_onnx)"
+    )
     try:
         original = onnx.load(str(src_path))
     except Exception as exc:
@@ -311,16 +416,32 @@ def convert_onnx_precision(
     block_ops, block_nodes = _split_block_list(original, block_list)
     working = onnx.ModelProto()
     working.CopyFrom(original)
+    taken = {n.name for n in working.graph.node}
+    for i, node in enumerate(working.graph.node):
+        if not node.name:  # the converter names its Casts after nodes: unnamed ones collide
+            name = f"{node.op_type}_{i}"
+            while name in taken:
+                name += "_"
+            node.name = name
+            taken.add(name)
     converted = float16.convert_float_to_float16(
         working,
         keep_io_types=keep_io_types,
-        op_block_list=list(float16.DEFAULT_OP_BLOCK_LIST) + block_ops,
+        op_block_list=sorted({*float16.DEFAULT_OP_BLOCK_LIST, *FP32_OPS, *block_ops}),
         node_block_list=block_nodes,
     )
+    simplify_casts(converted, onnx)
     if prec == "bf16":
         _retype_fp16_to_bf16(converted, original, onnx)
     converted.doc_string = (
-        converted.doc_string + f"\n[trtlab] converted to {prec} (keep_io_types={keep_io_types})"
+        converted.doc_string
+        + f"\n[trtlab] converted to {prec} (keep_io_types={keep_io_types}, recipe "
+        + f"{CONVERSION_RECIPE})"
+        + (
+            "\n[trtlab] BF16: for TensorRT only; ONNX Runtime cannot run it"
+            if prec == "bf16"
+            else ""
+        )
     ).strip()
     dst_path = Path(dst)
     with atomic_path(dst_path, suffix=".onnx") as tmp:
@@ -334,6 +455,15 @@ def convert_onnx_precision(
         else:
             onnx.save(converted, str(tmp))
     return dst_path
+
+
+def ort_parity_skip(precision: str) -> str | None:
+    """Why ONNX Runtime cannot check a converted graph of ``precision``, or None when it can.
+
+    Callers that compare a converted ONNX model with ONNX Runtime print this reason and skip the
+    step (the TensorRT path still works): today only BF16 graphs are skipped.
+    """
+    return BF16_ORT_REASON if normalize_precision(precision) == "bf16" else None
 
 
 def onnx_float_types(path: str | os.PathLike[str]) -> dict[str, Any]:
@@ -360,6 +490,9 @@ def onnx_float_types(path: str | os.PathLike[str]) -> dict[str, Any]:
 
 
 __all__ = [
+    "BF16_ORT_REASON",
+    "CONVERSION_RECIPE",
+    "FP32_OPS",
     "PRECISIONS",
     "BuildPlan",
     "Precision",
@@ -367,5 +500,7 @@ __all__ = [
     "convert_onnx_precision",
     "normalize_precision",
     "onnx_float_types",
+    "ort_parity_skip",
     "plan_precision",
+    "simplify_casts",
 ]

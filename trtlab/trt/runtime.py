@@ -1,19 +1,25 @@
-"""Run a serialized TensorRT engine from Python: IO table, shape checks, execution, clean-up.
+"""Run a serialized TensorRT engine from Python: loading, shape checks, execution, clean-up.
 
 :class:`Engine` loads a plan with the full ``tensorrt`` package or the lean runtime
-(``tensorrt_lean``), reads its named IO tensors (TensorRT 10+ API only: no binding indices),
-checks input shapes against the optimization profile *before* TensorRT sees them (so the error
-names the allowed range), and runs ``execute_async_v3`` on a CUDA stream:
+(``tensorrt_lean``): it checks the GPU and the engine's provenance sidecar first, registers
+TensorRT's plugins (full package), deserializes (failures are :class:`EngineLoadError`), reads the
+IO table (``trtlab/trt/io_table.py``), checks input shapes against the optimization profile
+*before* TensorRT sees them (so the error names the allowed range), and runs ``execute_async_v3``
+on a CUDA stream with the engine's GPU made current for the call:
 
 * numpy in, numpy out: inputs are staged through pinned host memory, copied to device buffers
   that are reused (and grown) across calls, and outputs copied back;
-* torch CUDA tensors in, torch CUDA tensors out: no copies at all, work is queued on torch's
-  current stream;
-* ``use_cuda_graph=True``: for each input-shape signature, the copies and the execution are
-  captured once into a CUDA graph and then replayed with one launch.
+* device in, device out (zero copies): torch CUDA tensors, ``__cuda_array_interface__`` /
+  ``__dlpack__`` arrays and :class:`trtlab.cuda.DeviceArray` are bound in place; outputs are
+  torch tensors (torch inputs) or ``DeviceArray`` (``outputs="device"`` also for numpy inputs);
+* ``use_cuda_graph=True``: the copies and the execution are captured into one CUDA graph per
+  execution context and replayed with one launch while the input shapes stay the same; a shape
+  change re-runs TensorRT once and re-captures (TensorRT ties a graph to the context's state).
 
-Every device resource is freed deterministically by ``close()`` / ``with Engine(...)`` and, as a
-safety net, by a ``weakref.finalize`` when the object is garbage collected.
+Engines with vectorized/HWC IO formats are refused with the fix (build with linear IO formats);
+HOST-located outputs (shape tensors) are bound to pinned host memory. Every device resource is
+freed deterministically by ``close()`` / ``with Engine(...)`` and, as a safety net, by a
+``weakref.finalize`` when the object is garbage collected.
 """
 
 from __future__ import annotations
@@ -27,47 +33,66 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
-from typing import TYPE_CHECKING, Any, Literal, NamedTuple
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
 from trtlab._closing import Closeable
 from trtlab.errors import (
     CudaError,
-    DependencyError,
     DTypeError,
     EngineError,
+    EngineLoadError,
     FileFormatError,
     InputError,
     ShapeError,
 )
 from trtlab.tensors import check_input_names
 
+# The IO table lives in trtlab/trt/io_table.py; re-exported so `from trtlab.trt.runtime import X`
+# keeps working for these names.
+from trtlab.trt.io_table import (
+    TRT_DTYPE_BITS,
+    TRT_TO_NUMPY,
+    EngineTensor,
+    ProfileShape,
+    check_shape,
+    format_io_table,
+    numpy_dtype,
+    read_io_table,
+    trt_dtype_name,
+    unsupported_format_error,
+)
+
 if TYPE_CHECKING:
     import tensorrt as trt
 
     from trtlab.cuda import CudaGraph, DeviceBuffer, PinnedHostBuffer, Stream
-    from trtlab.tensors import TensorSpec
     from trtlab.trt._compat import LogCapture, Prefer
 
 RuntimeKind = Literal["auto", "full", "lean"]
 
 #: Every TensorRT attribute the runtime path touches, by class. ``tests/unit/test_lean_bindings.py``
-#: checks (a) that this list equals what an AST scan of this file finds on the objects named
-#: ``trt_mod`` (the module), ``trt_runtime``, ``engine`` and ``context`` (also as ``x._engine``
-#: etc.), and (b) that each exists in the real lean bindings. Keep the naming convention.
+#: checks (a) that this list equals what an AST scan of this file and ``io_table.py`` finds on the
+#: objects named ``trt_mod`` (the module), ``trt_runtime``, ``engine`` and ``context`` (also as
+#: ``x._engine`` etc.), and (b) that each exists in the real lean bindings. Keep the naming
+#: convention.
+#: Full-package-only calls (``init_libnvinfer_plugins``) go through ``getattr`` and are not listed.
 RUNTIME_API_USED: dict[str, tuple[str, ...]] = {
     "module": ("Runtime", "__version__"),
     "Runtime": ("deserialize_cuda_engine", "engine_host_code_allowed"),
     "ICudaEngine": (
         "create_execution_context",
         "device_memory_size_v2",
+        "get_tensor_components_per_element",
         "get_tensor_dtype",
+        "get_tensor_format",
         "get_tensor_location",
         "get_tensor_mode",
         "get_tensor_name",
         "get_tensor_profile_shape",
         "get_tensor_shape",
+        "get_tensor_vectorized_dim",
         "is_shape_inference_io",
         "name",
         "num_io_tensors",
@@ -86,226 +111,12 @@ RUNTIME_API_USED: dict[str, tuple[str, ...]] = {
     "TensorLocation": ("DEVICE", "HOST"),
 }
 
-# -- data types ---------------------------------------------------------------------------------
-#: TensorRT ``DataType`` member name -> numpy dtype name (``None``: no numpy type for engine IO).
-#: ``bfloat16``/``float8_*`` come from the ml_dtypes package (installed with onnx). FP4 and INT4
-#: are packed two values per byte, which no numpy dtype represents, so engines with such IO
-#: tensors are rejected with a hint (keep sub-byte types inside the network, cast at its edges).
-TRT_TO_NUMPY: dict[str, str | None] = {
-    "FLOAT": "float32",
-    "HALF": "float16",
-    "BF16": "bfloat16",
-    "INT8": "int8",
-    "INT32": "int32",
-    "INT64": "int64",
-    "BOOL": "bool",
-    "UINT8": "uint8",
-    "FP8": "float8_e4m3fn",
-    "E8M0": "float8_e8m0fnu",
-    "INT4": None,
-    "FP4": None,
-}
-
-#: Bits per element of each TensorRT data type (sizes of IO buffers).
-TRT_DTYPE_BITS: dict[str, int] = {
-    "FLOAT": 32,
-    "HALF": 16,
-    "BF16": 16,
-    "INT8": 8,
-    "INT32": 32,
-    "INT64": 64,
-    "BOOL": 8,
-    "UINT8": 8,
-    "FP8": 8,
-    "E8M0": 8,
-    "INT4": 4,
-    "FP4": 4,
-}
-
-_ML_DTYPES = frozenset({"bfloat16", "float8_e4m3fn", "float8_e8m0fnu"})
-
-
-def trt_dtype_name(dtype: Any) -> str:
-    """``DataType.HALF`` (or ``"HALF"``) -> ``"HALF"``."""
-    name = getattr(dtype, "name", dtype)
-    return str(name).split(".")[-1].upper()
-
-
-def numpy_dtype(trt_dtype: Any) -> np.dtype[Any]:
-    """numpy dtype of a TensorRT ``DataType`` (member or name); ``DTypeError`` if it has none."""
-    name = trt_dtype_name(trt_dtype)
-    if name not in TRT_TO_NUMPY:
-        raise DTypeError(
-            f"unknown TensorRT data type {name}; expected one of {sorted(TRT_TO_NUMPY)}",
-            hint="this TensorRT is newer than trtlab: add it to trtlab.trt.runtime.TRT_TO_NUMPY",
-        )
-    np_name = TRT_TO_NUMPY[name]
-    if np_name is None:
-        raise DTypeError(
-            f"TensorRT {name} tensors are packed ({TRT_DTYPE_BITS[name]} bits per value) and have "
-            "no numpy dtype, so trtlab cannot feed or read them as engine inputs/outputs",
-            hint="keep FP4/INT4 inside the network (weights, Q/DQ) and give the engine float or "
-            "int8 inputs/outputs (cast at the network edges before building)",
-        )
-    if np_name in _ML_DTYPES:
-        try:
-            import ml_dtypes
-        except ImportError as exc:
-            raise DependencyError(
-                f"TensorRT {name} tensors need the ml_dtypes package for a numpy dtype ({np_name})",
-                hint="pip install ml_dtypes (it comes with onnx)",
-            ) from exc
-        dt: np.dtype[Any] = np.dtype(getattr(ml_dtypes, np_name))
-        return dt
-    return np.dtype(np_name)
-
-
-# -- IO table -----------------------------------------------------------------------------------
-class ProfileShape(NamedTuple):
-    """Allowed shapes of one input in one optimization profile."""
-
-    min: tuple[int, ...]
-    opt: tuple[int, ...]
-    max: tuple[int, ...]
-
-    def contains(self, shape: Sequence[int]) -> bool:
-        return len(shape) == len(self.min) and all(
-            lo <= d <= hi for lo, d, hi in zip(self.min, shape, self.max, strict=False)
-        )
-
-
-@dataclass(frozen=True)
-class EngineTensor:
-    """One named IO tensor of an engine, as TensorRT reports it (``-1`` marks dynamic dims)."""
-
-    name: str
-    mode: Literal["input", "output"]
-    trt_dtype: str
-    shape: tuple[int, ...]
-    profiles: tuple[ProfileShape, ...] = ()
-    location: str = "DEVICE"
-    is_shape_tensor: bool = False
-
-    @property
-    def is_input(self) -> bool:
-        return self.mode == "input"
-
-    @property
-    def dtype(self) -> np.dtype[Any]:
-        """numpy dtype (raises ``DTypeError`` for packed FP4/INT4)."""
-        return numpy_dtype(self.trt_dtype)
-
-    @property
-    def is_dynamic(self) -> bool:
-        return any(d < 0 for d in self.shape)
-
-    def spec(self) -> TensorSpec:
-        """The runner-level :class:`~trtlab.runners.base.TensorSpec` (dynamic dims -> ``None``)."""
-        from trtlab.tensors import TensorSpec
-
-        return TensorSpec(self.name, tuple(None if d < 0 else d for d in self.shape), self.dtype)
-
-    def dtype_str(self) -> str:
-        np_name = TRT_TO_NUMPY.get(self.trt_dtype)
-        return np_name if np_name else self.trt_dtype
-
-    def shape_str(self) -> str:
-        return "[" + ", ".join("?" if d < 0 else str(d) for d in self.shape) + "]"
-
-
-def check_shape(tensor: EngineTensor, shape: Sequence[int], profile: int = 0) -> tuple[int, ...]:
-    """Validate an input shape against ``tensor``'s rank, fixed dims and profile range.
-
-    Pure Python, so it runs before TensorRT sees the shape and gives an error that names the
-    allowed range (TensorRT only logs "set_input_shape failed").
-    """
-    got = tuple(int(d) for d in shape)
-    if len(got) != len(tensor.shape):
-        raise ShapeError(
-            f"input '{tensor.name}' expects rank {len(tensor.shape)} {tensor.shape_str()}, "
-            f"got shape {list(got)} (rank {len(got)})",
-            hint="add or remove the batch axis (x[None]) to match",
-        )
-    for axis, (want, dim) in enumerate(zip(tensor.shape, got, strict=True)):
-        if want >= 0 and want != dim:
-            raise ShapeError(
-                f"input '{tensor.name}' expects {tensor.shape_str()}, got {list(got)}: "
-                f"axis {axis} is fixed at {want} in this engine, got {dim}",
-                hint="resize the input, or rebuild the engine with that axis dynamic",
-            )
-    if not tensor.profiles:
-        return got
-    if not 0 <= profile < len(tensor.profiles):
-        raise InputError(
-            f"profile {profile} does not exist; this engine has {len(tensor.profiles)} "
-            f"optimization profile(s) (0..{len(tensor.profiles) - 1})",
-            hint="pick profile=0 or rebuild with more profiles",
-        )
-    prof = tensor.profiles[profile]
-    bad = [
-        f"axis {axis}: {dim} not in [{lo}, {hi}]"
-        for axis, (lo, dim, hi) in enumerate(zip(prof.min, got, prof.max, strict=True))
-        if not lo <= dim <= hi
-    ]
-    if bad:
-        raise ShapeError(
-            f"input '{tensor.name}' shape {list(got)} is outside optimization profile {profile}: "
-            f"{'; '.join(bad)} (allowed min {list(prof.min)}, opt {list(prof.opt)}, "
-            f"max {list(prof.max)})",
-            hint="use a shape inside the range, split the batch, or rebuild the engine with a "
-            "wider profile (build_engine(..., profiles=[{name: (min, opt, max)}]))",
-        )
-    return got
-
-
-def read_io_table(engine: trt.ICudaEngine) -> list[EngineTensor]:
-    """The IO tensors of a deserialized engine, in TensorRT's order (named-tensor API)."""
-    n_profiles = int(engine.num_optimization_profiles)
-    table: list[EngineTensor] = []
-    for index in range(int(engine.num_io_tensors)):
-        name = engine.get_tensor_name(index)
-        is_input = trt_dtype_name(engine.get_tensor_mode(name)) == "INPUT"
-        shape = tuple(int(d) for d in engine.get_tensor_shape(name))
-        profiles: list[ProfileShape] = []
-        if is_input:
-            for p in range(n_profiles):
-                lo, opt, hi = engine.get_tensor_profile_shape(name, p)
-                profiles.append(
-                    ProfileShape(
-                        tuple(int(d) for d in lo),
-                        tuple(int(d) for d in opt),
-                        tuple(int(d) for d in hi),
-                    )
-                )
-        table.append(
-            EngineTensor(
-                name=name,
-                mode="input" if is_input else "output",
-                trt_dtype=trt_dtype_name(engine.get_tensor_dtype(name)),
-                shape=shape,
-                profiles=tuple(profiles),
-                location=trt_dtype_name(engine.get_tensor_location(name)),
-                is_shape_tensor=bool(engine.is_shape_inference_io(name)),
-            )
-        )
-    return table
-
-
-def format_io_table(io: Sequence[EngineTensor], profile: int = 0) -> list[list[str]]:
-    """Rows ``[name, mode, dtype, shape, min, opt, max]`` for text and HTML tables."""
-    rows = [["name", "mode", "dtype", "shape", "min", "opt", "max"]]
-    for t in io:
-        prof = t.profiles[profile] if t.profiles and profile < len(t.profiles) else None
-        rng = [str(list(s)) for s in prof] if prof else ["", "", ""]
-        rows.append([t.name, t.mode, t.dtype_str(), t.shape_str(), *rng])
-    return rows
-
 
 def _text_table(rows: list[list[str]]) -> str:
-    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-    lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows]
-    lines.insert(1, "  ".join("-" * w for w in widths))
-    return "\n".join(lines)
+    """``format_io_table`` rows as text: header, a dashed rule, aligned columns."""
+    from trtlab._tables import text_table
+
+    return text_table(rows[1:], header=rows[0], rule=True)
 
 
 # -- loading ------------------------------------------------------------------------------------
@@ -360,15 +171,18 @@ def _require_gpu(device: int) -> str:
 
     Without this check the TensorRT runtime constructs on a machine without a usable GPU and
     then crashes the process in ``deserialize_cuda_engine`` (seen with the lean 11.4 bindings).
+    The CUDA error's own hint is left out: one message, one "How to fix" line.
     """
     from trtlab import cuda
 
     try:
         count = cuda.device_count(strict=True)
     except CudaError as exc:
+        reason = str(exc.args[0]).split("\n  How to fix:", 1)[0]
         raise EngineError(
-            f"TensorRT engines need a CUDA GPU; none is usable here ({exc.args[0]})",
-            hint="run on a machine with an NVIDIA GPU, or use the ONNX Runtime backend "
+            f"TensorRT engines need a CUDA GPU; none is usable here ({reason})",
+            hint="run on a machine with an NVIDIA GPU and a working driver (`nvidia-smi` lists "
+            "it), or use the ONNX Runtime backend "
             "(trtlab.runners.runner(path_to_onnx, backend='onnxruntime'))",
         ) from exc
     if not 0 <= device < count:
@@ -376,8 +190,6 @@ def _require_gpu(device: int) -> str:
             f"device {device} does not exist; this machine has {count} GPU(s) (0..{count - 1})",
             hint="pass device=0",
         )
-    if device != cuda.current_device():
-        cuda.set_device(device)
     return f"cuda:{device} ({cuda.device_name(device)})"
 
 
@@ -412,6 +224,7 @@ class _Resources:
     stream: Any = None
     device: dict[str, Any] = field(default_factory=dict)
     pinned: dict[str, Any] = field(default_factory=dict)
+    #: at most one entry: a captured graph belongs to the context state it was captured in
     graphs: dict[Any, Any] = field(default_factory=dict)
 
     def drop_graphs(self) -> None:
@@ -440,6 +253,12 @@ class _Resources:
             self.stream = None
 
 
+#: What ``Engine.infer`` returns: ``auto`` follows the inputs (numpy in -> numpy out, device in ->
+#: device out), ``numpy`` always copies to the host, ``device`` never does.
+OutputKind = Literal["auto", "numpy", "device"]
+_OUTPUT_KINDS = ("auto", "numpy", "device")
+
+
 # -- the engine ---------------------------------------------------------------------------------
 class Engine(Closeable):
     """A deserialized TensorRT engine with an execution context, ready to run.
@@ -461,7 +280,7 @@ class Engine(Closeable):
         log_severity: str = "warning",
     ) -> None:
         from trtlab import cuda
-        from trtlab.trt._compat import module_version, trt_logger, version_str
+        from trtlab.trt._compat import module_version, version_str
 
         data, self.source = _read_source(source)
         trt_mod = _import_runtime_module(runtime)
@@ -472,13 +291,37 @@ class Engine(Closeable):
         self._device_index = device
         self.use_cuda_graph = use_cuda_graph
         self.graph_disabled_reason: str | None = None
+        self._res = _Resources()
+        self._finalizer = weakref.finalize(self, self._res.release)
+        with cuda.device_guard(device):
+            if isinstance(source, (str, os.PathLike)):
+                self._check_provenance(source)
+            self._load(trt_mod, data, allow_host_code=allow_host_code, log_severity=log_severity)
+            if profile != 0:
+                self.select_profile(profile)
+
+    def _check_provenance(self, path: str | os.PathLike[str]) -> None:
+        """Explain a TensorRT-version / GPU mismatch from the engine's sidecar, before TensorRT
+        fails with "Serialization assertion" (no sidecar: nothing to check)."""
+        from trtlab import cuda
+        from trtlab.trt.provenance import check_provenance
+
+        check_provenance(
+            path,
+            trt_version=self.tensorrt_version,
+            gpu_name=cuda.device_name(self._device_index),
+            compute_capability=cuda.compute_capability(self._device_index),
+        )
+
+    def _load(
+        self, trt_mod: ModuleType, data: bytes, *, allow_host_code: bool, log_severity: str
+    ) -> None:
+        from trtlab import cuda
+        from trtlab.trt._compat import init_plugins, trt_logger
 
         logger = trt_logger(trt_mod, min_severity=log_severity)
         self._log: LogCapture = logger.capture
-        self._res = _Resources()
-        self._finalizer = weakref.finalize(self, self._res.release)
         self._res.logger = logger
-
         trt_runtime = _new_runtime(trt_mod, logger)
         self._res.trt_runtime = trt_runtime
         if self._log.errors():
@@ -490,13 +333,26 @@ class Engine(Closeable):
             )
         if allow_host_code:
             trt_runtime.engine_host_code_allowed = True
-        engine = trt_runtime.deserialize_cuda_engine(data)
-        if engine is None:
-            message = self._deserialize_error()
+        init_plugins(trt_mod)
+        try:
+            engine = trt_runtime.deserialize_cuda_engine(data)
+        except Exception as exc:  # some versions raise instead of returning None
+            error = self._deserialize_error(f"deserialize_cuda_engine raised {exc!r}")
             self.close()
-            raise message
+            raise error from exc
+        if engine is None:
+            error = self._deserialize_error("deserialize_cuda_engine returned None")
+            self.close()
+            raise error
         self._res.engine = engine
         self._io = read_io_table(engine)
+        self._bad_format = next((t for t in self._io if not t.is_linear), None)
+        host = [t.name for t in self._io if t.location != "DEVICE"]
+        if host:
+            self.graph_disabled_reason = (
+                f"the engine has HOST-located IO tensors {host}: TensorRT writes them from the "
+                "host during execute_async_v3, which a CUDA graph replay would not do"
+            )
         self.name: str = str(engine.name)
         self.num_profiles = int(engine.num_optimization_profiles)
         context = engine.create_execution_context()
@@ -512,11 +368,9 @@ class Engine(Closeable):
         self.profile = 0
         self._shapes: dict[str, tuple[int, ...]] = {}
         self._bound: dict[str, int] = {}
-        if profile != 0:
-            self.select_profile(profile)
 
     # -- errors -------------------------------------------------------------------------------
-    def _deserialize_error(self) -> EngineError:
+    def _deserialize_error(self, what: str) -> EngineLoadError:
         log = "\n    ".join(self._log.tail(8)) or "(TensorRT logged nothing)"
         lean = (
             " The lean runtime only loads engines built with version compatibility "
@@ -524,11 +378,11 @@ class Engine(Closeable):
             if self.runtime_kind == "lean"
             else ""
         )
-        return EngineError(
+        return EngineLoadError(
             f"TensorRT {self.tensorrt_version} ({self.runtime_kind} runtime) could not "
-            f"deserialize the engine {self.source}: deserialize_cuda_engine returned None. An "
-            "engine only loads with the TensorRT version that built it and on the GPU model it "
-            f"was built for; this is {_gpu_summary(self._device_index)}.{lean}\n"
+            f"deserialize the engine {self.source}: {what}. An engine only loads with the "
+            "TensorRT version that built it and on the GPU model it was built for; this is "
+            f"{_gpu_summary(self._device_index)}.{lean}\n"
             f"  TensorRT said:\n    {log}",
             hint="rebuild the engine here from the ONNX file: `trtlab build model.onnx` or "
             "trtlab.trt.build.build_engine(onnx_path, cache=False)",
@@ -574,6 +428,11 @@ class Engine(Closeable):
         if stream is None:
             raise EngineError(f"engine {self.source} was closed", hint="create a new Engine")
         return stream
+
+    @property
+    def device_index(self) -> int:
+        """The GPU this engine lives on (made current around every call)."""
+        return self._device_index
 
     @property
     def device_memory_size(self) -> int:
@@ -622,6 +481,8 @@ class Engine(Closeable):
     # -- shapes -------------------------------------------------------------------------------
     def select_profile(self, profile: int) -> None:
         """Switch the execution context to optimization profile ``profile``."""
+        from trtlab import cuda
+
         if not 0 <= profile < self.num_profiles:
             raise InputError(
                 f"profile {profile} does not exist; this engine has {self.num_profiles} "
@@ -629,18 +490,23 @@ class Engine(Closeable):
                 hint="use profile=0, or rebuild with more profiles",
             )
         context = self._context()
-        if not context.set_optimization_profile_async(profile, self.stream.handle):
-            raise EngineError(
-                f"TensorRT refused optimization profile {profile}: " + "; ".join(self._log.tail(3)),
-                hint="each profile can be active in one execution context at a time",
-            )
-        self.stream.synchronize()
+        with cuda.device_guard(self._device_index):
+            self._res.drop_graphs()
+            if not context.set_optimization_profile_async(profile, self.stream.handle):
+                raise EngineError(
+                    f"TensorRT refused optimization profile {profile}: "
+                    + "; ".join(self._log.tail(3)),
+                    hint="each profile can be active in one execution context at a time",
+                )
+            self.stream.synchronize()
         self.profile = profile
         self._shapes.clear()
-        self._res.drop_graphs()
 
     def set_input_shape(self, name: str, shape: Sequence[int]) -> None:
-        """Set a dynamic input's shape, validated against the active profile first."""
+        """Set a dynamic input's shape, validated against the active profile first.
+
+        A shape change invalidates the captured CUDA graph (it is tied to the context state).
+        """
         tensor = self.tensor(name)
         if not tensor.is_input:
             raise InputError(
@@ -651,6 +517,7 @@ class Engine(Closeable):
         if self._shapes.get(name) == got:
             return
         context = self._context()
+        self._res.drop_graphs()
         if not context.set_input_shape(name, got):
             raise ShapeError(
                 f"TensorRT rejected shape {list(got)} for input '{name}': "
@@ -686,10 +553,13 @@ class Engine(Closeable):
         if self._bound.get(name) == ptr:
             return
         context = self._context()
+        self._res.drop_graphs()  # a graph bakes in the addresses it was captured with
         if not context.set_tensor_address(name, ptr):
             raise EngineError(
-                f"TensorRT rejected the device address 0x{ptr:x} for tensor '{name}'",
-                hint="addresses must be 256-byte aligned device pointers",
+                f"TensorRT rejected the address 0x{ptr:x} for tensor '{name}': "
+                + "; ".join(self._log.tail(3)),
+                hint="device tensors need 256-byte aligned device pointers, HOST tensors host "
+                "pointers",
             )
         self._bound[name] = ptr
 
@@ -724,30 +594,78 @@ class Engine(Closeable):
     def infer(
         self,
         feed: Mapping[str, Any] | Any,
-        stream: Stream | int | None = None,
+        stream: Stream | int | Any | None = None,
+        *,
+        outputs: OutputKind = "auto",
     ) -> dict[str, Any]:
         """Run the engine once.
 
-        ``feed`` maps input names to numpy arrays (result: numpy arrays, synchronized) or to
-        torch CUDA tensors (result: torch CUDA tensors, queued on ``stream`` or torch's current
-        stream, no host copies and no synchronization). A single array is accepted for
-        single-input engines.
-        """
-        from trtlab.cuda.adapters import is_torch_tensor
+        ``feed`` maps input names to numpy arrays (copied to the GPU through pinned memory),
+        torch CUDA tensors, or any device array (``__cuda_array_interface__``: CuPy, Numba,
+        :class:`trtlab.cuda.DeviceArray`; ``__dlpack__`` objects too), used in place with zero
+        copies. A single value is accepted for single-input engines.
 
+        ``outputs="auto"`` returns numpy arrays (synchronized) for numpy inputs, and device
+        tensors for device inputs: torch CUDA tensors when the inputs are torch, else
+        :class:`~trtlab.cuda.DeviceArray` (queued on the stream, not synchronized).
+        ``outputs="numpy"`` always copies back; ``outputs="device"`` never does.
+
+        ``stream``: a :class:`trtlab.cuda.Stream`, a ``torch.cuda.Stream`` or an int handle;
+        default: torch's current stream for torch inputs, else the engine's own stream.
+        The engine's GPU is made current for the call and the caller's device restored after.
+        """
+        from trtlab import cuda
+
+        if outputs not in _OUTPUT_KINDS:
+            raise InputError(
+                f"outputs must be one of {list(_OUTPUT_KINDS)}, got {outputs!r}",
+                hint="use outputs='numpy' for host arrays or outputs='device' for GPU tensors",
+            )
+        if self._bad_format is not None:
+            raise unsupported_format_error(self._bad_format)
         feed = self._normalize_feed(feed)
-        torch_inputs = [is_torch_tensor(v) for v in feed.values()]
-        if any(torch_inputs):
-            if not all(torch_inputs):
-                raise InputError(
-                    "mixed inputs: some are torch tensors, some are not; expected all numpy "
-                    "arrays or all torch CUDA tensors",
-                    hint="convert them all the same way",
-                )
-            return self._infer_torch(feed, stream)
-        return self._infer_numpy(feed, stream)
+        previous = cuda.current_device()
+        switch = previous != self._device_index
+        if switch:
+            cuda.set_device(self._device_index)
+        try:
+            return self._run(feed, stream, outputs)
+        finally:
+            if switch:
+                cuda.set_device(previous)
 
     __call__ = infer
+
+    def _run(self, feed: dict[str, Any], stream: Any, outputs: OutputKind) -> dict[str, Any]:
+        from trtlab.cuda.adapters import from_dlpack, is_torch_tensor
+
+        kinds: dict[str, str] = {}
+        for name, value in feed.items():
+            if (
+                not isinstance(value, np.ndarray)
+                and hasattr(value, "__dlpack_device__")
+                and not is_torch_tensor(value)
+                and not hasattr(value, "__cuda_array_interface__")
+            ):
+                value = feed[name] = from_dlpack(value)
+            if isinstance(value, np.ndarray):
+                kinds[name] = "host"
+            elif is_torch_tensor(value):
+                kinds[name] = "torch"
+            elif hasattr(value, "__cuda_array_interface__"):
+                kinds[name] = "device"
+            else:
+                raise DTypeError(
+                    f"input '{name}' must be a numpy array, a torch CUDA tensor or a device "
+                    f"array (__cuda_array_interface__ / __dlpack__), got {type(value).__name__}",
+                    hint="convert with np.asarray(x)",
+                )
+        all_host = all(k == "host" for k in kinds.values())
+        if all_host and outputs != "device":
+            return self._infer_numpy(feed, stream)
+        torch_in = any(k == "torch" for k in kinds.values())
+        out_kind = "numpy" if outputs == "numpy" else ("torch" if torch_in else "device")
+        return self._infer_device(feed, kinds, stream, out_kind)
 
     def _check_dtype(self, t: EngineTensor, got: np.dtype[Any]) -> None:
         if got != t.dtype:
@@ -756,13 +674,19 @@ class Engine(Closeable):
                 hint=f"convert with x.astype(np.{t.dtype.name})",
             )
 
-    def _ensure(self, name: str, nbytes: int, *, pinned: bool) -> bool:
-        """Grow the device (and pinned staging) buffer of ``name``; True when reallocated."""
+    def _ensure(self, t: EngineTensor, nbytes: int, *, pinned: bool, device: bool = True) -> bool:
+        """Grow the device (and pinned staging) buffer of ``t``; True when reallocated.
+
+        HOST-located tensors get pinned memory only (TensorRT reads/writes them on the host).
+        """
         from trtlab import cuda
 
+        name = t.name
+        device = device and t.location == "DEVICE"
+        pinned = pinned or t.location != "DEVICE"
         changed = False
         dev = self._res.device.get(name)
-        if dev is None or dev.nbytes < nbytes:
+        if device and (dev is None or dev.nbytes < nbytes):
             if dev is not None:
                 dev.close()
             self._res.device[name] = cuda.DeviceBuffer(nbytes)
@@ -777,6 +701,12 @@ class Engine(Closeable):
         if changed:
             self._res.drop_graphs()
         return changed
+
+    def _address(self, t: EngineTensor) -> int:
+        """Where TensorRT reads/writes ``t``: its device buffer, or pinned memory for HOST ones."""
+        if t.location != "DEVICE":
+            return int(self._res.pinned[t.name].ptr)
+        return int(self._res.device[t.name].ptr)
 
     def _staging(self, name: str, shape: tuple[int, ...], dtype: np.dtype[Any]) -> np.ndarray:
         pin: PinnedHostBuffer = self._res.pinned[name]
@@ -795,25 +725,20 @@ class Engine(Closeable):
                 device[t.name].ptr, self._staging(t.name, in_shapes[t.name], t.dtype), s
             )
         for t in self._io:
-            self._bind(t.name, device[t.name].ptr)
+            self._bind(t.name, self._address(t))
         self._execute(s)
         for t in self.outputs:
-            memcpy_dtoh_async(
-                self._staging(t.name, out_shapes[t.name], t.dtype), device[t.name].ptr, s
-            )
+            if t.location == "DEVICE":
+                memcpy_dtoh_async(
+                    self._staging(t.name, out_shapes[t.name], t.dtype), device[t.name].ptr, s
+                )
 
-    def _infer_numpy(self, feed: dict[str, Any], stream: Stream | int | None) -> dict[str, Any]:
+    def _infer_numpy(self, feed: dict[str, Any], stream: Any) -> dict[str, Any]:
         from trtlab import cuda
 
         arrays: dict[str, np.ndarray] = {}
         for t in self.inputs:
             value = feed[t.name]
-            if not isinstance(value, np.ndarray):
-                raise DTypeError(
-                    f"input '{t.name}' must be a numpy array or a torch CUDA tensor, got "
-                    f"{type(value).__name__}",
-                    hint="convert with np.asarray(x)",
-                )
             self._check_dtype(t, value.dtype)
             self.set_input_shape(t.name, value.shape)
             arrays[t.name] = value
@@ -821,21 +746,21 @@ class Engine(Closeable):
         in_shapes = {n: tuple(a.shape) for n, a in arrays.items()}
         for t in self._io:
             shape = in_shapes[t.name] if t.is_input else out_shapes[t.name]
-            self._ensure(
-                t.name, int(np.prod(shape, dtype=np.int64)) * t.dtype.itemsize, pinned=True
-            )
+            self._ensure(t, int(np.prod(shape, dtype=np.int64)) * t.dtype.itemsize, pinned=True)
         for t in self.inputs:
             np.copyto(self._staging(t.name, in_shapes[t.name], t.dtype), arrays[t.name])
 
-        s_obj = self.stream if stream is None else stream
-        handle = int(s_obj)
+        handle = self.stream.handle if stream is None else cuda.stream_handle(stream)
         key = tuple(sorted(in_shapes.items()))
-        graph: CudaGraph | None = self._res.graphs.get(key) if self.use_cuda_graph else None
+        use_graph = self.use_cuda_graph and self.graph_disabled_reason is None and handle != 0
+        # One graph per execution context: any change of shapes or addresses since the capture
+        # dropped it (set_input_shape/_bind/_ensure), so a hit here replays on the same state.
+        graph: CudaGraph | None = self._res.graphs.get(key) if use_graph else None
         if graph is not None:
             graph.launch(handle)
         else:
-            self._enqueue_numpy(in_shapes, out_shapes, handle)
-            if self.use_cuda_graph and self.graph_disabled_reason is None and handle != 0:
+            self._enqueue_numpy(in_shapes, out_shapes, handle)  # also TensorRT's pre-capture run
+            if use_graph:
                 self._capture(key, in_shapes, out_shapes, cuda.Stream.wrap(handle))
         cuda.Stream.wrap(handle).synchronize()
         return {
@@ -852,75 +777,135 @@ class Engine(Closeable):
         """Record the copies + execution for this shape signature into a CUDA graph.
 
         Called right after a normal (warm-up) run with the same shapes, which TensorRT needs
-        before capture. A failure disables graphs for this engine with a warning: the plain
-        path keeps working.
+        before capture. A failure disables graphs for this engine with a warning (the plain
+        path keeps working) and clears CUDA's sticky error, as trtexec does.
         """
-        from trtlab.cuda import abort_capture
+        from trtlab.cuda import abort_capture, clear_last_error
 
         try:
             stream.begin_capture("thread_local")
         except CudaError as exc:
+            clear_last_error()
             self.graph_disabled_reason = str(exc)
             return
         try:
             self._enqueue_numpy(in_shapes, out_shapes, stream.handle)
         except (CudaError, EngineError) as exc:
             abort_capture(stream)
+            clear_last_error()
             self.graph_disabled_reason = str(exc)
             warnings.warn(
                 f"CUDA graph capture failed, running without graphs: {exc}",
                 RuntimeWarning,
-                stacklevel=3,
+                stacklevel=4,
             )
             return
         try:
             self._res.graphs[key] = stream.end_capture()
         except CudaError as exc:
+            clear_last_error()
             self.graph_disabled_reason = str(exc)
             warnings.warn(
                 f"CUDA graph capture failed, running without graphs: {exc}",
                 RuntimeWarning,
-                stacklevel=3,
+                stacklevel=4,
             )
 
-    def _infer_torch(self, feed: dict[str, Any], stream: Stream | int | None) -> dict[str, Any]:
-        from trtlab._lazy import lazy_import
-        from trtlab.cuda.adapters import from_torch, numpy_to_torch_dtype
+    def _infer_device(
+        self, feed: dict[str, Any], kinds: dict[str, str], stream: Any, out_kind: str
+    ) -> dict[str, Any]:
+        """Device inputs bound in place; outputs allocated per call (torch / DeviceArray) or
+        staged to numpy. No synchronization unless host results are asked for or numpy inputs
+        were staged (their pinned staging is reused by the next call)."""
+        from trtlab import cuda
+        from trtlab.cuda.adapters import cuda_array_info, from_torch
 
-        torch = lazy_import("torch", purpose="run TensorRT on torch CUDA tensors")
-        first = None
+        torch: Any = None
+        first_torch = next((feed[n] for n, k in kinds.items() if k == "torch"), None)
+        if first_torch is not None or out_kind == "torch":
+            from trtlab._lazy import lazy_import
+
+            torch = lazy_import("torch", purpose="run TensorRT on torch CUDA tensors")
+        if stream is not None:
+            handle = cuda.stream_handle(stream)
+        elif first_torch is not None:
+            handle = int(torch.cuda.current_stream(first_torch.device).cuda_stream)
+        else:
+            handle = self.stream.handle
+
+        host: dict[str, np.ndarray] = {}
         for t in self.inputs:
-            tensor = feed[t.name]
-            ptr, shape, dtype = from_torch(tensor)
+            value, kind = feed[t.name], kinds[t.name]
+            if kind == "host":
+                self._check_dtype(t, value.dtype)
+                self.set_input_shape(t.name, value.shape)
+                host[t.name] = value
+                continue
+            if kind == "torch":
+                ptr, shape, dtype = from_torch(value)
+            else:
+                ptr, shape, dtype, producer = cuda_array_info(value)
+                if producer is not None and producer != handle:
+                    cuda.Stream.wrap(producer).synchronize()  # CAI v3: honour its stream
             self._check_dtype(t, dtype)
             self.set_input_shape(t.name, shape)
             self._bind(t.name, ptr)
-            first = tensor if first is None else first
         out_shapes = self.output_shapes()
-        device = first.device if first is not None else torch.device("cuda", self._device_index)
-        outputs: dict[str, Any] = {}
+        for name, value in host.items():
+            t = self.tensor(name)
+            self._ensure(t, value.nbytes, pinned=True)
+            staging = self._staging(name, value.shape, t.dtype)
+            np.copyto(staging, value)
+            cuda.memcpy_htod_async(self._res.device[name].ptr, staging, handle)
+            self._bind(name, self._address(t))
+
+        results: dict[str, Any] = {}
+        staged: list[EngineTensor] = []
+        device = first_torch.device if first_torch is not None else None
         for t in self.outputs:
-            out = torch.empty(
-                out_shapes[t.name], dtype=numpy_to_torch_dtype(t.dtype), device=device
-            )
-            outputs[t.name] = out
-            self._bind(t.name, int(out.data_ptr()))
-        if stream is None:
-            handle = int(torch.cuda.current_stream(device).cuda_stream)
-        else:
-            handle = int(stream)
+            shape = out_shapes[t.name]
+            nbytes = int(np.prod(shape, dtype=np.int64)) * t.dtype.itemsize
+            if t.location != "DEVICE" or out_kind == "numpy":
+                self._ensure(t, nbytes, pinned=True)
+                self._bind(t.name, self._address(t))
+                staged.append(t)
+            elif out_kind == "torch":
+                from trtlab.cuda.adapters import numpy_to_torch_dtype
+
+                if device is None:
+                    device = torch.device("cuda", self._device_index)
+                out = torch.empty(shape, dtype=numpy_to_torch_dtype(t.dtype), device=device)
+                if stream is not None and handle != torch.cuda.current_stream(device).cuda_stream:
+                    # written on another stream than torch allocated it on: tell the allocator
+                    out.record_stream(torch.cuda.ExternalStream(handle, device=device))
+                results[t.name] = out
+                self._bind(t.name, int(out.data_ptr()))
+            else:
+                arr = cuda.DeviceArray.empty(shape, t.dtype, stream=handle)
+                results[t.name] = arr
+                self._bind(t.name, arr.ptr)
         self._execute(handle)
-        return outputs
+        if host and not staged:
+            # the pinned staging of numpy inputs is reused next call: the H2D copies must be done
+            cuda.Stream.wrap(handle).synchronize()
+        if staged:
+            for t in staged:
+                if t.location == "DEVICE":
+                    cuda.memcpy_dtoh_async(
+                        self._staging(t.name, out_shapes[t.name], t.dtype),
+                        self._res.device[t.name].ptr,
+                        handle,
+                    )
+            cuda.Stream.wrap(handle).synchronize()
+            for t in staged:
+                value = self._staging(t.name, out_shapes[t.name], t.dtype).copy()
+                results[t.name] = torch.from_numpy(value) if out_kind == "torch" else value
+        return {t.name: results[t.name] for t in self.outputs}
 
     # -- clean-up -----------------------------------------------------------------------------
     def close(self) -> None:
         """Free the execution context, engine, buffers, graphs and stream now (idempotent)."""
         self._finalizer()
-
-
-def load_engine(source: EngineSource | Any, **kwargs: Any) -> Engine:
-    """Plain-function twin of :class:`Engine` (``EngineFromBytes``/``load_engine`` naming)."""
-    return Engine(source, **kwargs)
 
 
 __all__ = [
@@ -929,10 +914,10 @@ __all__ = [
     "TRT_TO_NUMPY",
     "Engine",
     "EngineTensor",
+    "OutputKind",
     "ProfileShape",
     "check_shape",
     "format_io_table",
-    "load_engine",
     "numpy_dtype",
     "read_io_table",
     "trt_dtype_name",

@@ -5,40 +5,46 @@
 
 * :func:`trtexec_args` writes the same build :func:`~trtlab.trt.build.build_engine` does, as trtexec
   flags. On TensorRT 10 reduced precision is ``--fp16``/``--bf16``; on 11 those flags are gone
-  (strong typing only), so the args point at the FP16/BF16-converted ONNX and add
-  ``--stronglyTyped``.
+  (strong typing is the only mode; ``--stronglyTyped`` is a no-op there), so the args point at the
+  FP16/BF16-converted ONNX.
 * :func:`parse_trtexec_output` turns trtexec's "Performance summary" into numbers
   (:class:`TrtexecResult`), for tables and plots next to trtlab's own benchmarks.
+* :func:`run_trtexec` streams trtexec's output and enforces a wall-clock ``timeout`` while it
+  streams (a silent hang is stopped, not waited for).
 
-``trtlab build`` accepts trtexec's flag names where they overlap (:func:`parse_build_args`), and
-runs trtexec when it is installed, else the same build through the Python API.
+The ``trtlab build`` command (its flags, legacy-flag hints and ``--dry-run``) lives in
+:mod:`trtlab.cli`; it reads shapes with :mod:`trtlab.trt.profiles` and pools with
+:func:`parse_mem_pool`.
 """
 
 from __future__ import annotations
 
-import argparse
+import contextlib
+import math
 import os
+import queue
 import re
 import shutil
+import signal
 import subprocess
-import sys
-from collections.abc import Callable, Iterable, Mapping, Sequence
+import threading
+import time
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
-from trtlab.errors import BackendError, ConfigError, DependencyError, InputError, ShapeError
-from trtlab.trt.build import (
-    ProfilesArg,
-    ResolvedProfile,
-    converted_onnx_path,
-    onnx_input_specs,
-    parse_size,
-    profile_triple,
-    shape_str,
-    validate_profiles,
+from trtlab.errors import (
+    BackendError,
+    ConfigError,
+    DependencyError,
+    InputError,
+    ProcessTimeoutError,
 )
-from trtlab.trt.precision import PRECISIONS, plan_precision
+from trtlab.trt._compat import is_strongly_typed_only
+from trtlab.trt.build import converted_onnx_path, onnx_input_specs, parse_size
+from trtlab.trt.precision import plan_precision
+from trtlab.trt.profiles import Profile, ProfilesArg, parse_profiles, validate_profiles
 
 # -- finding trtexec -------------------------------------------------------------------------------
 STANDARD_LOCATIONS = ("/usr/src/tensorrt/bin/trtexec", "/opt/tensorrt/bin/trtexec")
@@ -66,13 +72,10 @@ def _mem_pool_value(size: int) -> str:
     return f"{size // mib}M" if size % mib == 0 else f"{size}B"
 
 
-def _resolve_profiles(onnx: Path, profiles: ProfilesArg) -> list[ResolvedProfile]:
+def _resolve_profiles(onnx: Path, profiles: ProfilesArg) -> list[Profile]:
     if Path(onnx).is_file():
         return validate_profiles(onnx_input_specs(onnx), profiles)
-    if profiles is None:
-        return [{}]
-    raw = [profiles] if isinstance(profiles, Mapping) else list(profiles)
-    return [{name: profile_triple(name, value) for name, value in p.items()} for p in raw]
+    return parse_profiles(profiles)  # no model at hand: the form only
 
 
 def trtexec_args(
@@ -115,13 +118,7 @@ def trtexec_args(
     args = [f"--onnx={model}"]
     if engine is not None:
         args.append(f"--saveEngine={engine}")
-    profile = resolved[0]
-    if profile:
-        for flag, index in (("--minShapes", 0), ("--optShapes", 1), ("--maxShapes", 2)):
-            spec = ",".join(
-                f"{name}:{shape_str(triple[index])}" for name, triple in profile.items()
-            )
-            args.append(f"{flag}={spec}")
+    args.extend(resolved[0].trtexec_args())
     if workspace is not None:
         args.append(f"--memPoolSize=workspace:{_mem_pool_value(parse_size(workspace))}")
     flag_names = {"FP16": "--fp16", "BF16": "--bf16"}
@@ -131,7 +128,9 @@ def trtexec_args(
         # TF32 is trtexec's default; nothing to add.
     if "TF32" in plan.cleared_flags:
         args.append("--noTF32")
-    if plan.strongly_typed:
+    if plan.strongly_typed and not is_strongly_typed_only(plan.trt_version):
+        # 10.x: opt in. 11.x: strong typing is the only mode and trtexec 11 warns that
+        # --stronglyTyped is a deprecated no-op (samples/common/sampleOptions.cpp), so leave it out.
         args.append("--stronglyTyped")
     if timing_cache is not None:
         args.append(f"--timingCacheFile={timing_cache}")
@@ -298,6 +297,41 @@ def parse_trtexec_output(text: str) -> TrtexecResult:
 
 
 # -- running ---------------------------------------------------------------------------------------
+#: Seconds between a timeout's SIGTERM and the SIGKILL that follows when trtexec ignores it.
+KILL_GRACE_S = 5.0
+
+
+def _pump(stream: IO[str] | None, sink: queue.Queue[str | None]) -> None:
+    """Reader thread: every line of ``stream`` into ``sink``, then ``None`` at end of file."""
+    try:
+        for line in stream or ():
+            sink.put(line)
+    finally:
+        sink.put(None)
+
+
+def _stop(proc: subprocess.Popen[str]) -> None:
+    """Stop trtexec and anything it started: SIGTERM to its process group, then SIGKILL.
+
+    Also run after a normal exit: a child trtexec left behind is stopped with it (an empty
+    group is a no-op).
+    """
+    if os.name == "posix":
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(proc.pid, signal.SIGTERM)
+    elif proc.poll() is None:  # pragma: no cover - Windows
+        proc.terminate()
+    try:
+        proc.wait(timeout=KILL_GRACE_S)
+    except subprocess.TimeoutExpired:
+        if os.name == "posix":
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(proc.pid, signal.SIGKILL)
+        else:  # pragma: no cover - Windows
+            proc.kill()
+        proc.wait()
+
+
 def run_trtexec(
     args: Sequence[str],
     on_line: Callable[[str], Any] | None = print,
@@ -308,8 +342,15 @@ def run_trtexec(
 ) -> TrtexecResult:
     """Run trtexec with ``args``, streaming each output line to ``on_line``; parse the log.
 
+    ``timeout`` (seconds, wall clock) is enforced while the output streams: a trtexec that hangs
+    silently or keeps printing past it is stopped and :class:`ProcessTimeoutError` raised.
     ``check=True`` raises :class:`BackendError` (with the last lines) on a non-zero exit.
     """
+    if timeout is not None and not (math.isfinite(timeout) and timeout > 0):
+        raise InputError(
+            f"timeout must be a finite number of seconds > 0 (or None), got {timeout!r}",
+            hint="e.g. timeout=1800 for a large engine build; None waits as long as it takes",
+        )
     exe = Path(trtexec) if trtexec is not None else find_trtexec()
     if exe is None:
         raise DependencyError(
@@ -319,20 +360,57 @@ def run_trtexec(
         )
     command = [str(exe), *args]
     lines: list[str] = []
-    with subprocess.Popen(
+    sink: queue.Queue[str | None] = queue.Queue()
+    deadline = None if timeout is None else time.monotonic() + timeout
+    timed_out = False
+    # Own process group: a timeout (or Ctrl-C here) stops trtexec and any child it started.
+    proc = subprocess.Popen(
         command,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
         bufsize=1,
         errors="replace",
-    ) as proc:
-        for line in proc.stdout or ():
-            line = line.rstrip("\n")
+        start_new_session=os.name == "posix",
+    )
+    try:
+        reader = threading.Thread(target=_pump, args=(proc.stdout, sink), daemon=True)
+        reader.start()
+        while True:
+            wait = None if deadline is None else deadline - time.monotonic()
+            if wait is not None and wait <= 0:
+                timed_out = True
+                break
+            try:
+                item = sink.get(timeout=wait)
+            except queue.Empty:
+                timed_out = True
+                break
+            if item is None:
+                break
+            line = item.rstrip("\n")
             lines.append(line)
             if on_line is not None:
                 on_line(line)
-        returncode = proc.wait(timeout=timeout)
+        if not timed_out:
+            wait = None if deadline is None else max(deadline - time.monotonic(), 0.0)
+            try:
+                proc.wait(timeout=wait)
+            except subprocess.TimeoutExpired:  # output closed, process still running
+                timed_out = True
+    finally:
+        _stop(proc)  # after a timeout, an error or Ctrl-C too: trtexec never outlives us
+        if proc.stdout is not None:
+            proc.stdout.close()
+    if timed_out:
+        tail = "\n".join(f"    {line}" for line in lines[-5:]) or "    (no output)"
+        raise ProcessTimeoutError(
+            f"trtexec ran longer than its {timeout:g} s timeout and was stopped "
+            f"(pid {proc.pid}, {len(lines)} lines of output); last lines:\n{tail}",
+            hint="pass a larger timeout= (large engines build for many minutes), "
+            "or timeout=None to wait as long as it takes",
+        )
+    returncode = int(proc.returncode)
     result = parse_trtexec_output("\n".join(lines))
     result.returncode = returncode
     result.command = command
@@ -346,35 +424,8 @@ def run_trtexec(
     return result
 
 
-# -- `trtlab build`: trtexec-compatible flags ------------------------------------------------
-def _parse_shape_list(flag: str, text: str | None) -> dict[str, tuple[int, ...]]:
-    """``"input:1x3x224x224,mask:1x1"`` -> ``{"input": (1, 3, 224, 224), "mask": (1, 1)}``."""
-    if not text:
-        return {}
-    out: dict[str, tuple[int, ...]] = {}
-    for item in text.split(","):
-        item = item.strip()
-        if not item:
-            continue
-        name, sep, dims = item.rpartition(":")
-        name = name.strip().strip("'\"")
-        if not sep or not name:
-            raise ShapeError(
-                f"{flag}: cannot read {item!r}; expected name:NxCxHxW",
-                hint=f"e.g. {flag}=input:1x3x224x224",
-            )
-        try:
-            shape = tuple(int(d) for d in dims.lower().split("x")) if dims else ()
-        except ValueError:
-            raise ShapeError(
-                f"{flag}: shape {dims!r} of input '{name}' is not NxCxHxW integers",
-                hint=f"e.g. {flag}={name}:1x3x224x224",
-            ) from None
-        out[name] = shape
-    return out
-
-
-def _parse_mem_pool(text: str | None) -> int | None:
+# -- trtexec's value syntax (shared with `trtlab build`, see trtlab.cli) --------------------------
+def parse_mem_pool(text: str | None) -> int | None:
     """``"workspace:4096M"`` -> bytes; a bare number is MiB, as in trtexec."""
     if not text:
         return None
@@ -397,181 +448,15 @@ def _parse_mem_pool(text: str | None) -> int | None:
     return workspace
 
 
-def add_build_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
-    """The ``build`` options, spelled like trtexec's where they overlap."""
-    parser.add_argument("--onnx", required=True, help="ONNX model to build")
-    parser.add_argument("--saveEngine", dest="save_engine", help="where to write the engine")
-    parser.add_argument("--minShapes", dest="min_shapes", help="e.g. input:1x3x224x224")
-    parser.add_argument("--optShapes", dest="opt_shapes", help="e.g. input:8x3x224x224")
-    parser.add_argument("--maxShapes", dest="max_shapes", help="e.g. input:16x3x224x224")
-    parser.add_argument("--shapes", dest="shapes", help="fixed shapes: min=opt=max")
-    parser.add_argument("--memPoolSize", dest="mem_pool", help="workspace:4096M (MiB default)")
-    parser.add_argument("--fp16", action="store_true", help="FP16 (11.x: converted ONNX)")
-    parser.add_argument("--bf16", action="store_true", help="BF16 (11.x: converted ONNX)")
-    parser.add_argument("--noTF32", dest="no_tf32", action="store_true", help="strict FP32")
-    parser.add_argument("--precision", choices=PRECISIONS, help="trtlab spelling of the above")
-    parser.add_argument(
-        "--stronglyTyped", dest="strongly_typed", action="store_true", help="strongly typed"
-    )
-    parser.add_argument("--timingCacheFile", dest="timing_cache", help="timing cache file")
-    parser.add_argument(
-        "--builderOptimizationLevel", dest="optimization_level", type=int, help="0..5"
-    )
-    parser.add_argument("--no-cache", dest="no_cache", action="store_true", help="skip cache")
-    parser.add_argument(
-        "--backend",
-        choices=("auto", "trtexec", "python"),
-        default="auto",
-        help="auto: trtexec when installed, else the Python API",
-    )
-    parser.add_argument("--quiet", action="store_true", help="no progress output")
-    return parser
-
-
-def _build_parser() -> argparse.ArgumentParser:
-    return add_build_arguments(
-        argparse.ArgumentParser(prog="trtlab build", description="Build a TensorRT engine")
-    )
-
-
-def build_kwargs_from_namespace(ns: argparse.Namespace) -> dict[str, Any]:
-    """argparse result of :func:`add_build_arguments` -> :func:`build_engine` keyword arguments."""
-    chosen = [name for name, on in (("fp16", ns.fp16), ("bf16", ns.bf16)) if on]
-    if len(chosen) > 1:
-        raise ConfigError(
-            "--fp16 and --bf16 were both given; trtlab builds one reduced precision at a time",
-            hint="pick one of --fp16 / --bf16",
-        )
-    if ns.precision and chosen and ns.precision != chosen[0]:
-        raise ConfigError(
-            f"--precision={ns.precision} contradicts --{chosen[0]}", hint="give only one of them"
-        )
-    precision = ns.precision or (chosen[0] if chosen else ("fp32" if ns.no_tf32 else "tf32"))
-    if ns.no_tf32 and precision == "tf32":
-        raise ConfigError("--noTF32 contradicts --precision=tf32", hint="give only one of them")
-
-    mins = _parse_shape_list("--minShapes", ns.min_shapes)
-    opts = _parse_shape_list("--optShapes", ns.opt_shapes)
-    maxs = _parse_shape_list("--maxShapes", ns.max_shapes)
-    fixed = _parse_shape_list("--shapes", ns.shapes)
-    profiles: dict[str, tuple[tuple[int, ...], ...]] = {}
-    for name in list(dict.fromkeys([*mins, *opts, *maxs])):
-        opt = opts.get(name)
-        if opt is None:
-            raise ShapeError(
-                f"input '{name}' has --minShapes/--maxShapes but no --optShapes",
-                hint=f"add --optShapes={name}:NxCxHxW",
-            )
-        profiles[name] = (mins.get(name, opt), opt, maxs.get(name, opt))
-    for name, shape in fixed.items():
-        if name in profiles:
-            raise InputError(
-                f"input '{name}' is given in --shapes and in --min/opt/maxShapes",
-                hint="use --shapes for a fixed size, or the three profile flags",
-            )
-        profiles[name] = (shape, shape, shape)
-    return {
-        "onnx": ns.onnx,
-        "engine_path": ns.save_engine,
-        "precision": precision,
-        "workspace": _parse_mem_pool(ns.mem_pool),
-        "profiles": profiles or None,
-        "timing_cache": ns.timing_cache,
-        "strongly_typed": True if ns.strongly_typed else None,
-        "optimization_level": ns.optimization_level,
-        "cache": not ns.no_cache,
-        "progress": not ns.quiet,
-    }
-
-
-def parse_build_args(argv: Sequence[str]) -> dict[str, Any]:
-    """``trtlab build`` / trtexec-style flags -> :func:`build_engine` keyword arguments (pure)."""
-    return build_kwargs_from_namespace(_build_parser().parse_args(list(argv)))
-
-
-def add_build_subcommand(subparsers: Any) -> argparse.ArgumentParser:
-    """Add ``trtlab build`` to the CLI's ``add_subparsers()`` result; it runs :func:`run_build`."""
-    parser: argparse.ArgumentParser = subparsers.add_parser(
-        "build",
-        help="build a TensorRT engine from ONNX (trtexec-style flags)",
-        description="Build a TensorRT engine from an ONNX file. Uses trtexec when installed, "
-        "else TensorRT's Python API; precision flags follow the installed TensorRT "
-        "(10.x: builder flags; 11.x: strongly typed FP16/BF16 ONNX).",
-    )
-    add_build_arguments(parser)
-    parser.set_defaults(func=run_build)
-    return parser
-
-
-def run_build(args: argparse.Namespace) -> int:
-    """Run ``trtlab build``: trtexec when available (``--backend auto``), else ``build_engine``."""
-    from trtlab.trt._compat import tensorrt_version, version_str
-    from trtlab.trt.build import build_engine, prepare_onnx
-
-    kwargs = build_kwargs_from_namespace(args)
-    exe = find_trtexec() if args.backend in ("auto", "trtexec") else None
-    if args.backend == "trtexec" and exe is None:
-        raise DependencyError(
-            "--backend trtexec asked, but trtexec was not found",
-            hint="use --backend python (needs the tensorrt Python package)",
-        )
-    if exe is not None:
-        version = tensorrt_version("full")
-        if version is None:
-            raise DependencyError(
-                "trtexec found, but the tensorrt Python package (needed to pick the precision "
-                "recipe for this version) is not importable",
-                hint="use NVIDIA's TensorRT container, where both are installed",
-            )
-        plan = plan_precision(kwargs["precision"], version, strongly_typed=kwargs["strongly_typed"])
-        onnx = Path(kwargs["onnx"])
-        converted = prepare_onnx(onnx, plan)
-        argv = trtexec_args(
-            onnx,
-            kwargs["engine_path"],
-            precision=kwargs["precision"],
-            profiles=kwargs["profiles"],
-            workspace=kwargs["workspace"],
-            timing_cache=kwargs["timing_cache"],
-            trt_version=version_str(version),
-            strongly_typed=kwargs["strongly_typed"],
-            optimization_level=kwargs["optimization_level"],
-            converted_onnx=converted,
-            extra=("--skipInference",),
-        )
-        print(plan.describe())
-        print("$ " + " ".join([str(exe), *argv]))
-        result = run_trtexec(argv, None if args.quiet else print, trtexec=exe)
-        return 0 if result.returncode == 0 else 1
-    build = build_engine(kwargs.pop("onnx"), **kwargs)
-    print(build.summary())
-    if build.path is not None:
-        print(f"engine: {build.path}")
-    return 0
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m trtlab.trt.trtexec ...`` == ``trtlab build ...``."""
-    ns = _build_parser().parse_args(list(sys.argv[1:] if argv is None else argv))
-    return run_build(ns)
-
-
 __all__ = [
+    "KILL_GRACE_S",
     "STANDARD_LOCATIONS",
     "Stats",
     "TrtexecResult",
-    "add_build_arguments",
-    "add_build_subcommand",
     "banner_version",
-    "build_kwargs_from_namespace",
     "find_trtexec",
-    "parse_build_args",
+    "parse_mem_pool",
     "parse_trtexec_output",
-    "run_build",
     "run_trtexec",
     "trtexec_args",
 ]
-
-
-if __name__ == "__main__":
-    sys.exit(main())

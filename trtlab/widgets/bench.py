@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import ipywidgets as W
 from traitlets import Any as AnyTrait
@@ -19,10 +19,13 @@ from trtlab.errors import InputError
 from trtlab.widgets._common import (
     WidgetBase,
     describe_exception,
-    field,
+    esc,
     note_html,
     table_html,
 )
+
+if TYPE_CHECKING:
+    from trtlab.bench import BenchResult
 
 CHARTS = ("throughput", "latency")
 
@@ -33,24 +36,24 @@ def _default_sweep(subject: Any) -> Callable[..., Any]:
     return functools.partial(sweep, subject)
 
 
-def result_row(result: Any) -> tuple[Any, ...]:
-    """One table row: name, backend, device, batch, median/p90/p99 (ms), throughput (items/s)."""
+def _ms(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.2f}"
 
-    def num(name: str) -> float:
-        value = field(result, name)
-        if value is None:
-            value = field(result, f"{name}_ms")
-        return float(value) if value is not None else float("nan")
 
+def result_row(result: BenchResult) -> tuple[Any, ...]:
+    """One table row: name, backend, device, batch, median/p90/p99 (ms), throughput (items/s).
+
+    p90/p99 read "n/a" when the result has too few samples for them (see ``trtlab.bench``).
+    """
     return (
-        field(result, "name", ""),
-        field(result, "backend", ""),
-        field(result, "device", ""),
-        int(field(result, "batch", 1)),
-        f"{num('median'):.2f}",
-        f"{num('p90'):.2f}",
-        f"{num('p99'):.2f}",
-        f"{num('throughput'):.1f}",
+        result.name,
+        result.backend,
+        result.device,
+        result.batch,
+        f"{result.median:.2f}",
+        _ms(result.p90),
+        _ms(result.p99),
+        f"{result.throughput:.1f}",
     )
 
 
@@ -155,8 +158,19 @@ class BenchmarkPanel(WidgetBase):
         return list(self.results)
 
     def add_result(self, result: Any) -> None:
-        """The sweep callback: append ``result`` and redraw (also usable by hand)."""
-        self.results = [*self.results, result]
+        """The sweep callback: append ``result`` and redraw (also usable by hand).
+
+        ``result`` is a :class:`~trtlab.bench.BenchResult` (or its ``to_dict()`` row, read with
+        ``BenchResult.from_dict``); anything else is shown as an error.
+        """
+        from trtlab.bench import as_results
+
+        try:
+            (converted,) = as_results([result])
+        except InputError as exc:
+            self.error = describe_exception(exc)
+            return
+        self.results = [*self.results, converted]
 
     # -- observers -------------------------------------------------------------------------------
     @observe("results", "chart")
@@ -186,8 +200,7 @@ class BenchmarkPanel(WidgetBase):
         )
         last = self.results[-1]
         self.status_box.value = note_html(
-            f"{n} result(s); last: batch {field(last, 'batch', '?')} on "
-            f"{field(last, 'backend', '?')} / {field(last, 'device', '?')}"
+            esc(f"{n} result(s); last: batch {last.batch} on {last.backend} / {last.device}")
         )
 
     @observe("running")

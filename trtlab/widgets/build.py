@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import ipywidgets as W
 from traitlets import Any as AnyTrait
@@ -22,10 +22,14 @@ from trtlab.widgets._common import (
     WidgetBase,
     describe_exception,
     esc,
-    field,
     note_html,
     table_html,
 )
+
+if TYPE_CHECKING:
+    from trtlab.trt.build import BuildResult
+    from trtlab.trt.profiles import Profile
+    from trtlab.trt.progress import ProgressEvent
 
 PRECISIONS: tuple[str, ...] = ("fp32", "fp16", "bf16")
 
@@ -39,24 +43,28 @@ EXPLANATION = (
 
 
 def tensorrt_status() -> tuple[bool, str]:
-    """``(can_build, reason)``: the full TensorRT must import and a CUDA GPU must be visible."""
-    from trtlab.trt._compat import has_full_tensorrt
+    """``(can_build, reason)``, decided by :func:`trtlab.capabilities.probe` (one home)."""
+    from trtlab import capabilities
 
-    if not has_full_tensorrt():
+    caps = capabilities.probe()
+    if caps.can_build_engines():
+        return True, ""
+    if not caps.tensorrt_full:
         return False, (
             "TensorRT (the full package with the builder) is not installed here, so engines "
             "cannot be built on this machine. The notebooks use ONNX Runtime instead. To build "
             "engines, run on a machine with an NVIDIA GPU and TensorRT (NVIDIA's TensorRT "
             "container, or pip install tensorrt) — `trtlab doctor` shows what is missing."
         )
-    from trtlab.doctor import gpu_present
-
-    if not gpu_present():
+    if not caps.gpu:
         return False, (
             "TensorRT is installed but no CUDA GPU is visible: TensorRT builds engines for a "
             "specific GPU, so building needs one. `trtlab doctor` shows the driver status."
         )
-    return True, ""
+    return False, (
+        "TensorRT and a GPU are here, but cuda-python is not installed: trtlab moves engine "
+        "inputs and outputs through it. Install it with pip install 'trtlab[gpu]'."
+    )
 
 
 def _default_build_fn() -> Callable[..., Any]:
@@ -66,68 +74,53 @@ def _default_build_fn() -> Callable[..., Any]:
     return fn
 
 
-def event_fraction(event: Any) -> float:
+def event_fraction(event: ProgressEvent) -> float:
     """Overall progress of a ProgressEvent in [0, 1]: the top-level phase drives the bar."""
-    fraction = field(event, "fraction")
-    if fraction is None:
-        total = int(field(event, "total", 0) or 0)
-        step = int(field(event, "step", 0) or 0)
-        fraction = 1.0 if field(event, "done", False) or total <= 0 else step / total
-    return min(1.0, max(0.0, float(fraction)))
+    return event.fraction
 
 
 def batch_profiles(
     onnx_path: str | os.PathLike[str], batch: tuple[int, int, int], other_dims: int = 224
-) -> dict[str, tuple[tuple[int, ...], tuple[int, ...], tuple[int, ...]]]:
-    """``{input: (min_shape, opt_shape, max_shape)}`` for ``build_engine(profiles=...)``.
+) -> Profile:
+    """The profile for ``build_engine(profiles=...)`` from the panel's controls.
 
     Axis 0 of every input with a dynamic batch gets ``batch`` = (min, opt, max); other dynamic
-    dims (e.g. FCN's height/width) get ``other_dims``; fixed dims are read from the ONNX file.
+    dims (e.g. FCN's height/width) get ``other_dims``; fixed dims are read from the ONNX file
+    (:func:`trtlab.trt.profiles.default_profile`, the one default-profile builder).
     """
-    from trtlab.trt.build import onnx_input_specs
+    from trtlab.trt.profiles import default_profile
 
-    profiles = {}
-    for spec in onnx_input_specs(onnx_path):
-        if not spec.dynamic_axes:
-            continue
-        shapes = []
-        for b in batch:
-            shape = []
-            for axis, dim in enumerate(spec.shape):
-                if isinstance(dim, int) and dim >= 0:
-                    shape.append(dim)
-                else:
-                    shape.append(b if axis == 0 else int(other_dims))
-            shapes.append(tuple(shape))
-        profiles[spec.name] = (shapes[0], shapes[1], shapes[2])
-    return profiles
+    return default_profile(onnx_path, batch=batch, hw=int(other_dims))
 
 
-def result_summary(result: Any) -> dict[str, Any]:
-    """Engine path, size (bytes), build time (s), cache hit and log lines of a build result."""
+#: BuildResult's fields the summary shows (a mapping must use these names: nothing is guessed).
+_SUMMARY_FIELDS = ("engine", "path", "build_time_s", "cache_hit", "log")
 
-    def first(*names: str) -> Any:
-        for name in names:
-            value = field(result, name)
-            if value is not None:
-                return value
-        return None
 
-    path = first("engine_path", "path")
-    size = first("engine_size", "size_bytes", "nbytes")
-    engine = field(result, "engine")
-    if size is None and isinstance(engine, (bytes, bytearray, memoryview)):
+def result_summary(result: BuildResult | Mapping[str, Any]) -> dict[str, Any]:
+    """Engine path, size (bytes), build time (s), cache hit and log lines of a build result.
+
+    ``result`` is a :class:`trtlab.trt.build.BuildResult`, or a mapping with the same field names
+    (what an injected ``build_fn`` in tests or a saved summary returns).
+    """
+    if isinstance(result, Mapping):
+        values = {name: result.get(name) for name in _SUMMARY_FIELDS}
+    else:
+        values = {name: getattr(result, name) for name in _SUMMARY_FIELDS}
+    path, engine = values["path"], values["engine"]
+    size: int | None = None
+    if isinstance(engine, (bytes, bytearray, memoryview)):
         size = len(engine)
-    if size is None and path is not None and Path(path).is_file():
+    elif path is not None and Path(path).is_file():
         size = Path(path).stat().st_size
-    log = first("log", "log_lines", "messages") or []
+    log = values["log"] or []
     if isinstance(log, str):
         log = log.splitlines()
     return {
         "engine_path": str(path) if path is not None else "",
-        "engine_size": int(size) if size is not None else None,
-        "build_time_s": first("build_time_s", "build_seconds", "elapsed_s", "build_time"),
-        "cache_hit": bool(first("cache_hit", "from_cache", "cached") or False),
+        "engine_size": size,
+        "build_time_s": values["build_time_s"],
+        "cache_hit": bool(values["cache_hit"]),
         "log": [str(x) for x in log],
     }
 
@@ -293,13 +286,16 @@ class BuildPanel(WidgetBase):
         self.result = result
         return result
 
-    def on_progress(self, event: Any) -> None:
+    def on_progress(self, event: ProgressEvent) -> None:
         """Progress callback handed to the builder (one ProgressEvent at a time)."""
         self.events.append(event)
-        depth = int(field(event, "depth", 0) or 0)
-        name = str(field(event, "phase", ""))
-        step, total = field(event, "step", 0), field(event, "total", 0)
-        done = bool(field(event, "done", False))
+        depth, name, step, total, done = (
+            event.depth,
+            event.phase,
+            event.step,
+            event.total,
+            event.done,
+        )
         line = f"{'  ' * depth}{name}: {'done' if done else f'{step}/{total}'}"
         self.log = f"{self.log}{line}\n"
         if depth == 0:

@@ -130,6 +130,7 @@ class ClassifierDemo(WidgetBase):
         self._labels = labels
         self._preprocess = preprocess or default_preprocess
         self._runners: dict[tuple[str, str], Any] = {}
+        self._owned: list[Any] = []  # runners made by the factory: closed by close()
         self._precisions = {b: tuple(p) for b, p in (precisions or DEFAULT_PRECISIONS).items()}
         if is_runner(runner_or_factory):
             self._factory: RunnerFactory | None = None
@@ -200,7 +201,19 @@ class ClassifierDemo(WidgetBase):
                     hint="pass a factory (backend, precision) -> runner to switch backends",
                 )
             self._runners[key] = self._factory(*key)
+            self._owned.append(self._runners[key])
         return self._runners[key]
+
+    def close(self) -> None:
+        """Close the runners this demo made (not one passed in) and the widget tree."""
+        from trtlab._closing import Closeable
+
+        owned, self._owned = self._owned, []
+        for made in owned:
+            if isinstance(made, Closeable):
+                made.close()
+        self._runners = {k: r for k, r in self._runners.items() if r not in owned}
+        super().close()
 
     # -- actions -----------------------------------------------------------------------------
     def run(self) -> list[Any]:

@@ -2,99 +2,65 @@
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Mapping
 from typing import Any
 
 import ipywidgets as W
-import numpy as np
 from traitlets import Any as AnyTrait
 from traitlets import Bool, List, observe
 
-from trtlab.widgets._common import WidgetBase, badge, esc, field, note_html, table_html
-
-_PASS_NAMES = ("passed", "ok", "pass_", "success")
-_SKIP_KEYS = {"name", "output", *_PASS_NAMES, "pass", "status", "message", "detail", "reasons"}
-
-
-def _passed(obj: Any) -> bool | None:
-    for name in (*_PASS_NAMES, "pass"):
-        value = field(obj, name)
-        if value is None:
-            continue
-        if callable(value):
-            value = value()
-        return bool(value)
-    return None
+from trtlab.errors import InputError
+from trtlab.widgets._common import (
+    WidgetBase,
+    badge,
+    describe_exception,
+    esc,
+    note_html,
+    table_html,
+)
 
 
-def _as_mapping(entry: Any) -> dict[str, Any]:
-    if isinstance(entry, Mapping):
-        return dict(entry)
-    to_dict = getattr(entry, "to_dict", None)
-    if callable(to_dict):
-        return dict(to_dict())
-    if dataclasses.is_dataclass(entry) and not isinstance(entry, type):
-        return dataclasses.asdict(entry)
-    return {k: v for k, v in vars(entry).items() if not k.startswith("_")}
+def _report_dict(report: Any) -> Mapping[str, Any]:
+    """A :class:`~trtlab.compare.ParityReport` (or its ``to_dict()``) as the ``to_dict()`` form."""
+    from trtlab.compare import ParityReport
 
-
-def _is_number(value: Any) -> bool:
-    return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
+    if isinstance(report, ParityReport):
+        return report.to_dict()
+    if isinstance(report, Mapping) and isinstance(report.get("outputs"), list):
+        return report
+    raise InputError(
+        f"ParityView shows a trtlab.compare.ParityReport (or its to_dict()), got "
+        f"{type(report).__name__}",
+        hint="pass trtlab.compare(reference_outputs, candidate_outputs)",
+    )
 
 
 def parity_rows(report: Any) -> list[dict[str, Any]]:
     """One row per compared output: ``name``, ``kind``, ``shape``, ``passed``, metrics, message.
 
-    Reads :class:`trtlab.compare.OutputParity` (``metrics`` dict, ``reasons`` list), its
-    ``to_dict()``, or flat mappings with numeric fields.
+    Reads a :class:`trtlab.compare.ParityReport` or its ``to_dict()`` (the JSON a notebook saved):
+    each output's ``metrics`` dict and ``reasons`` list, as :class:`~trtlab.compare.OutputParity`
+    defines them.
     """
-    outputs = field(report, "outputs")
-    if outputs is None and callable(getattr(report, "to_dict", None)):
-        outputs = report.to_dict().get("outputs")
-    if outputs is None:
-        return []
-    items = (
-        list(outputs.items())
-        if isinstance(outputs, Mapping)
-        else [(None, entry) for entry in outputs]
-    )
     rows = []
-    for key, entry in items:
-        data = _as_mapping(entry)
-        name = key if key is not None else data.get("name", data.get("output", "?"))
-        passed = _passed(entry)
-        source = data["metrics"] if isinstance(data.get("metrics"), Mapping) else data
-        metrics = {
-            str(k): float(v) for k, v in source.items() if k not in _SKIP_KEYS and _is_number(v)
-        }
-        reasons = data.get("reasons") or []
-        message = "; ".join(str(r) for r in reasons) if isinstance(reasons, list) else ""
-        message = message or str(data.get("message", data.get("detail", "")) or "")
-        shape = data.get("shape")
+    for out in _report_dict(report)["outputs"]:
+        shape = out.get("shape") or []
         rows.append(
             {
-                "name": str(name),
-                "kind": str(data.get("kind", "") or ""),
-                "shape": "x".join(str(d) for d in shape)
-                if isinstance(shape, (list, tuple))
-                else "",
-                "passed": bool(passed),
-                "metrics": metrics,
-                "message": message,
+                "name": str(out["name"]),
+                "kind": str(out.get("kind", "")),
+                "shape": "x".join(str(int(d)) for d in shape),
+                "passed": bool(out["passed"]),
+                "metrics": {str(k): float(v) for k, v in dict(out.get("metrics", {})).items()},
+                "message": "; ".join(str(r) for r in out.get("reasons", [])),
             }
         )
     return rows
 
 
-def report_passed(report: Any, rows: list[dict[str, Any]]) -> bool:
-    """The report's own verdict when it has one, else all rows passed."""
-    verdict = _passed(report)
-    if verdict is not None:
-        return verdict
-    if rows:
-        return all(r["passed"] for r in rows)
-    return bool(report)
+def report_passed(report: Any) -> bool:
+    """The report's own verdict (``ParityReport.passed``)."""
+    return bool(_report_dict(report)["passed"])
 
 
 class ParityView(WidgetBase):
@@ -110,7 +76,7 @@ class ParityView(WidgetBase):
         self.header = W.HTML()
         self.table = W.HTML()
         self.notes = W.HTML()
-        self.widget = W.VBox([self.header, self.table, self.notes])
+        self.widget = W.VBox([self.header, self.error_box, self.table, self.notes])
         self.report = report
 
     @observe("report")
@@ -121,14 +87,23 @@ class ParityView(WidgetBase):
             self.header.value = f"<b>{esc(self.title)}</b>: no report yet"
             self.table.value = self.notes.value = ""
             return
-        rows = parity_rows(report)
+        try:
+            data = _report_dict(report)
+        except InputError as exc:
+            self.error = describe_exception(exc)
+            self.rows, self.passed = [], False
+            self.header.value = f"<b>{esc(self.title)}</b>: no report shown"
+            self.table.value = self.notes.value = ""
+            return
+        self.error = ""
+        rows = parity_rows(data)
         self.rows = rows
-        self.passed = report_passed(report, rows)
+        self.passed = report_passed(data)
         who = ""
-        cand, ref = field(report, "candidate_name"), field(report, "reference_name")
+        cand, ref = data.get("candidate_name"), data.get("reference_name")
         if cand and ref:
             who = f": {esc(cand)} vs {esc(ref)}"
-        precision = field(report, "precision")
+        precision = data.get("precision")
         if precision:
             who += f" (precision {esc(precision)})"
         self.header.value = f"<b>{esc(self.title)}</b>{who} " + badge(

@@ -76,12 +76,6 @@ def _default_labels() -> list[str]:
     return list(voc_labels())
 
 
-def _default_palette() -> np.ndarray:
-    from trtlab.data import voc_palette
-
-    return np.asarray(voc_palette(), dtype=np.uint8)
-
-
 class SegmentationExplorer(WidgetBase):
     """Explore a segmentation: overlay, opacity, which classes are tinted, and how much of each.
 
@@ -116,9 +110,9 @@ class SegmentationExplorer(WidgetBase):
         super().__init__()
         self.background = background
         self.labels = list(labels) if labels is not None else _default_labels()
-        self.palette = np.asarray(palette if palette is not None else _default_palette())
-        if self.palette.dtype != np.uint8:
-            self.palette = np.clip(self.palette, 0, 255).astype(np.uint8)
+        from trtlab.viz import palette_array
+
+        self.palette = palette_array(palette)  # the one palette reader (VOC by default)
         self._runner = runner_or_class_map_fn if is_runner(runner_or_class_map_fn) else None
         if self._runner is not None:
             self._class_map_fn = _runner_class_map_fn(
