@@ -49,6 +49,7 @@ lint: $(VENV)/.dev-installed
 
 typecheck: $(VENV)/.dev-installed
 	$(BIN)/python tools/typecheck.py
+	$(BIN)/python tools/typecheck_notebooks.py
 
 notebooks-clean: $(VENV)/.dev-installed
 	$(BIN)/python tools/check_notebooks_clean.py notebooks

@@ -42,7 +42,6 @@ from __future__ import annotations
 
 import argparse
 import ast
-import builtins
 import json
 import operator
 import os
@@ -95,6 +94,17 @@ warn_unreachable = False
 follow_imports = normal
 ignore_missing_imports = False
 """
+
+#: Python's own builtins, read in a fresh interpreter: IPython adds ``display`` & co. to the
+#: ``builtins`` module of a process that loaded it, and mypy does not know those names.
+_BUILTINS = frozenset(
+    subprocess.run(
+        [sys.executable, "-I", "-S", "-c", "import builtins; print(' '.join(dir(builtins)))"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+)
 
 
 @dataclass
@@ -200,7 +210,7 @@ def free_names(code: str) -> list[str]:
     loads = [n for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)]
     seen: dict[str, None] = {}
     for node in sorted(loads, key=lambda n: (n.lineno, n.col_offset)):
-        if node.id not in bound and not hasattr(builtins, node.id):
+        if node.id not in bound and node.id not in _BUILTINS:
             seen.setdefault(node.id, None)
     return list(seen)
 

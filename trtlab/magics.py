@@ -87,9 +87,24 @@ def make_requires_magic(
     return requires
 
 
+def _figure_png(fig: Any) -> bytes:
+    from trtlab.viz import figure_to_png
+
+    return figure_to_png(fig)
+
+
 def load_ipython_extension(ipython: Any) -> None:
-    """``%load_ext trtlab``: register ``%%requires``."""
+    """``%load_ext trtlab``: register ``%%requires``, and show trtlab's figures as images.
+
+    ``trtlab.viz`` builds ``matplotlib.figure.Figure`` objects without pyplot (deterministic, no
+    global state), and IPython only renders those after ``%matplotlib inline``; registering the
+    PNG formatter by type name makes a figure returned by a cell show as a picture, without
+    importing matplotlib here.
+    """
     ipython.register_magic_function(make_requires_magic(ipython), "cell", "requires")
+    formatter = ipython.display_formatter.formatters.get("image/png")
+    if formatter is not None:
+        formatter.for_type_by_name("matplotlib.figure", "Figure", _figure_png)
 
 
 __all__ = [

@@ -133,3 +133,26 @@ def test_requires_imports_no_doctor_and_no_heavy_library() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
     )
     assert out.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_extension_shows_trtlab_figures_as_png() -> None:
+    """A viz Figure returned by a cell renders as an image after %load_ext trtlab (no pyplot)."""
+    from IPython.core.interactiveshell import InteractiveShell
+    from matplotlib.figure import Figure
+
+    import trtlab
+
+    shell = InteractiveShell.instance()
+    try:
+        png = shell.display_formatter.formatters["image/png"]
+        png.pop(Figure, None)  # whatever an earlier %matplotlib in this process registered
+        fig = Figure(figsize=(1, 1))
+        fig.add_subplot().plot([0, 1])
+        assert "image/png" not in shell.display_formatter.format(fig)[0]
+        trtlab.load_ipython_extension(shell)
+        assert png.lookup_by_type(Figure) is trtlab.magics._figure_png
+        after = shell.display_formatter.format(fig)[0]
+        assert after["image/png"][:8] == b"\x89PNG\r\n\x1a\n"
+        assert "requires" in shell.magics_manager.magics["cell"]
+    finally:
+        InteractiveShell.clear_instance()

@@ -25,14 +25,14 @@ Feed = Union[Mapping[str, Any], np.ndarray, Sequence[np.ndarray]]
 _InputCheck = tuple[TensorSpec, int, tuple[tuple[int, int], ...], Union[tuple[Any, ...], None]]
 
 
-def _sum_not_finite(value: np.ndarray) -> bool:
-    """One reduction: NaN/inf anywhere make the sum non-finite (so may a mere overflow)."""
-    with np.errstate(over="ignore", invalid="ignore"):
-        return not bool(np.isfinite(np.add.reduce(value, None)))
+def _not_finite(value: np.ndarray) -> bool:
+    """True when ``value`` holds NaN/inf: ``isfinite().all()``, measured faster than one
+    ``np.add.reduce`` inside ``np.errstate`` at both a 4-element and a 224x224 image input."""
+    return not bool(np.isfinite(value).all())
 
 
 def _reject_nonfinite(owner: str, name: str, value: np.ndarray) -> None:
-    """Raise NonFiniteError when ``value`` holds NaN/inf (no-op after a mere sum overflow)."""
+    """Raise NonFiniteError saying how many NaN/inf values ``value`` holds, and where."""
     finite = np.isfinite(value)
     if finite.all():
         return
@@ -155,7 +155,7 @@ class Runner(Closeable, abc.ABC):
             spec.check(value, where=self.name)  # raises with the full explanation
         # NaN/inf in, NaN out without a word: refuse them (one cheap reduction; a sum that
         # overflows is re-checked element-wise so large finite inputs still pass).
-        if value.dtype.kind == "f" and value.size and _sum_not_finite(value):
+        if value.dtype.kind == "f" and value.size and _not_finite(value):
             _reject_nonfinite(self.name, spec.name, value)
         return value if value.flags.c_contiguous else np.ascontiguousarray(value)
 
