@@ -8,6 +8,7 @@ without an execution context. :class:`~trtlab.trt.runtime.Engine` reads its tabl
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
@@ -114,9 +115,9 @@ class EngineTensor:
     def is_input(self) -> bool:
         return self.mode == "input"
 
-    @property
+    @functools.cached_property
     def dtype(self) -> np.dtype[Any]:
-        """numpy dtype (raises ``DTypeError`` for packed FP4/INT4)."""
+        """numpy dtype (raises ``DTypeError`` for packed FP4/INT4); looked up once per tensor."""
         return numpy_dtype(self.trt_dtype)
 
     @property

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import contextlib
 import html
+import math
 import os
 import warnings
 import weakref
@@ -226,6 +227,8 @@ class _Resources:
     pinned: dict[str, Any] = field(default_factory=dict)
     #: at most one entry: a captured graph belongs to the context state it was captured in
     graphs: dict[Any, Any] = field(default_factory=dict)
+    #: (tensor, shape) -> numpy view of its pinned staging memory; dropped with those buffers
+    views: dict[tuple[str, tuple[int, ...]], np.ndarray] = field(default_factory=dict)
 
     def drop_graphs(self) -> None:
         for graph in self.graphs.values():
@@ -233,6 +236,7 @@ class _Resources:
         self.graphs.clear()
 
     def release(self) -> None:
+        self.views.clear()
         # A broken context cannot be synchronized; free everything anyway.
         with contextlib.suppress(Exception):
             if self.stream is not None and not self.stream.closed:
@@ -346,6 +350,8 @@ class Engine(Closeable):
             raise error
         self._res.engine = engine
         self._io = read_io_table(engine)
+        self._inputs = tuple(t for t in self._io if t.is_input)
+        self._outputs = tuple(t for t in self._io if not t.is_input)
         self._bad_format = next((t for t in self._io if not t.is_linear), None)
         host = [t.name for t in self._io if t.location != "DEVICE"]
         if host:
@@ -368,6 +374,7 @@ class Engine(Closeable):
         self.profile = 0
         self._shapes: dict[str, tuple[int, ...]] = {}
         self._bound: dict[str, int] = {}
+        self._out_shapes: dict[Any, dict[str, tuple[int, ...]]] = {}
 
     # -- errors -------------------------------------------------------------------------------
     def _deserialize_error(self, what: str) -> EngineLoadError:
@@ -405,11 +412,11 @@ class Engine(Closeable):
 
     @property
     def inputs(self) -> list[EngineTensor]:
-        return [t for t in self._io if t.is_input]
+        return list(self._inputs)
 
     @property
     def outputs(self) -> list[EngineTensor]:
-        return [t for t in self._io if not t.is_input]
+        return list(self._outputs)
 
     def tensor(self, name: str) -> EngineTensor:
         """The IO tensor called ``name`` (``InputError`` listing the names otherwise)."""
@@ -507,6 +514,8 @@ class Engine(Closeable):
 
         A shape change invalidates the captured CUDA graph (it is tied to the context state).
         """
+        if self._shapes.get(name) == tuple(shape):  # validated and set by an earlier call
+            return
         tensor = self.tensor(name)
         if not tensor.is_input:
             raise InputError(
@@ -527,7 +536,15 @@ class Engine(Closeable):
         self._shapes[name] = got
 
     def output_shapes(self) -> dict[str, tuple[int, ...]]:
-        """Output shapes for the input shapes set so far (all inputs must be set)."""
+        """Output shapes for the input shapes set so far (all inputs must be set).
+
+        Cached per (profile, input shapes): the same inputs always give the same output shapes,
+        and asking TensorRT costs several calls per tensor on every ``infer``.
+        """
+        key = (self.profile, tuple(sorted(self._shapes.items())))
+        cached = self._out_shapes.get(key)
+        if cached is not None:
+            return dict(cached)
         context = self._context()
         missing = context.infer_shapes()
         if missing:
@@ -536,7 +553,7 @@ class Engine(Closeable):
                 hint="call set_input_shape for every dynamic input (infer() does this for you)",
             )
         shapes: dict[str, tuple[int, ...]] = {}
-        for t in self.outputs:
+        for t in self._outputs:
             shape = tuple(int(d) for d in context.get_tensor_shape(t.name))
             if any(d < 0 for d in shape):
                 raise EngineError(
@@ -546,6 +563,7 @@ class Engine(Closeable):
                     "NonZero/NMS results to a fixed maximum)",
                 )
             shapes[t.name] = shape
+        self._out_shapes[key] = dict(shapes)
         return shapes
 
     # -- execution ----------------------------------------------------------------------------
@@ -572,7 +590,7 @@ class Engine(Closeable):
             )
 
     def _normalize_feed(self, feed: Any) -> dict[str, Any]:
-        inputs = self.inputs
+        inputs = self._inputs
         if not isinstance(feed, Mapping):
             if len(inputs) != 1:
                 raise InputError(
@@ -696,6 +714,7 @@ class Engine(Closeable):
             if pin is None or pin.nbytes < nbytes:
                 if pin is not None:
                     pin.close()
+                self._res.views.clear()  # they point into the old memory
                 self._res.pinned[name] = cuda.PinnedHostBuffer((max(1, nbytes),), np.uint8)
                 changed = True
         if changed:
@@ -709,9 +728,15 @@ class Engine(Closeable):
         return int(self._res.device[t.name].ptr)
 
     def _staging(self, name: str, shape: tuple[int, ...], dtype: np.dtype[Any]) -> np.ndarray:
-        pin: PinnedHostBuffer = self._res.pinned[name]
-        nbytes = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
-        return pin.array[:nbytes].view(dtype).reshape(shape)
+        """A view of ``name``'s pinned staging memory as ``shape``/``dtype`` (made once per shape:
+        building a numpy view over raw memory is a good part of a small call's cost)."""
+        view = self._res.views.get((name, shape))
+        if view is None:
+            pin: PinnedHostBuffer = self._res.pinned[name]
+            nbytes = math.prod(shape) * dtype.itemsize
+            view = pin.array[:nbytes].view(dtype).reshape(shape)
+            self._res.views[(name, shape)] = view
+        return view
 
     def _enqueue_numpy(
         self, in_shapes: dict[str, tuple[int, ...]], out_shapes: dict[str, tuple[int, ...]], s: int
@@ -720,14 +745,14 @@ class Engine(Closeable):
         from trtlab.cuda import memcpy_dtoh_async, memcpy_htod_async
 
         device: dict[str, DeviceBuffer] = self._res.device
-        for t in self.inputs:
+        for t in self._inputs:
             memcpy_htod_async(
                 device[t.name].ptr, self._staging(t.name, in_shapes[t.name], t.dtype), s
             )
         for t in self._io:
             self._bind(t.name, self._address(t))
         self._execute(s)
-        for t in self.outputs:
+        for t in self._outputs:
             if t.location == "DEVICE":
                 memcpy_dtoh_async(
                     self._staging(t.name, out_shapes[t.name], t.dtype), device[t.name].ptr, s
@@ -737,7 +762,7 @@ class Engine(Closeable):
         from trtlab import cuda
 
         arrays: dict[str, np.ndarray] = {}
-        for t in self.inputs:
+        for t in self._inputs:
             value = feed[t.name]
             self._check_dtype(t, value.dtype)
             self.set_input_shape(t.name, value.shape)
@@ -746,8 +771,8 @@ class Engine(Closeable):
         in_shapes = {n: tuple(a.shape) for n, a in arrays.items()}
         for t in self._io:
             shape = in_shapes[t.name] if t.is_input else out_shapes[t.name]
-            self._ensure(t, int(np.prod(shape, dtype=np.int64)) * t.dtype.itemsize, pinned=True)
-        for t in self.inputs:
+            self._ensure(t, math.prod(shape) * t.dtype.itemsize, pinned=True)
+        for t in self._inputs:
             np.copyto(self._staging(t.name, in_shapes[t.name], t.dtype), arrays[t.name])
 
         handle = self.stream.handle if stream is None else cuda.stream_handle(stream)
@@ -764,7 +789,7 @@ class Engine(Closeable):
                 self._capture(key, in_shapes, out_shapes, cuda.Stream.wrap(handle))
         cuda.Stream.wrap(handle).synchronize()
         return {
-            t.name: self._staging(t.name, out_shapes[t.name], t.dtype).copy() for t in self.outputs
+            t.name: self._staging(t.name, out_shapes[t.name], t.dtype).copy() for t in self._outputs
         }
 
     def _capture(
@@ -834,7 +859,7 @@ class Engine(Closeable):
             handle = self.stream.handle
 
         host: dict[str, np.ndarray] = {}
-        for t in self.inputs:
+        for t in self._inputs:
             value, kind = feed[t.name], kinds[t.name]
             if kind == "host":
                 self._check_dtype(t, value.dtype)
@@ -862,9 +887,9 @@ class Engine(Closeable):
         results: dict[str, Any] = {}
         staged: list[EngineTensor] = []
         device = first_torch.device if first_torch is not None else None
-        for t in self.outputs:
+        for t in self._outputs:
             shape = out_shapes[t.name]
-            nbytes = int(np.prod(shape, dtype=np.int64)) * t.dtype.itemsize
+            nbytes = math.prod(shape) * t.dtype.itemsize
             if t.location != "DEVICE" or out_kind == "numpy":
                 self._ensure(t, nbytes, pinned=True)
                 self._bind(t.name, self._address(t))
