@@ -10,10 +10,10 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 TEST_ENV := TRTLAB_QUICK=1 TRTLAB_OFFLINE=1 MPLBACKEND=Agg
 
 .PHONY: quickstart test lint typecheck unit notebooks notebooks-clean browser gpu-tests doctor lab prefetch \
-	triton-venv triton-tests cpp-check docker-lint clean help
+	triton-venv triton-tests render-notebooks cpp-check docker-lint clean help
 
 help:
-	@echo "make quickstart | test | lab | prefetch | lint | typecheck | unit | notebooks | browser | doctor | clean"
+	@echo "make quickstart | test | lab | prefetch | lint | typecheck | unit | notebooks | triton-tests | browser | render-notebooks | cpp-check | docker-lint | doctor | clean"
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -90,6 +90,10 @@ triton-venv: $(TRITON_VENV)/.installed
 
 triton-tests: triton-venv
 	$(TEST_ENV) $(TRITON_VENV)/bin/python -m pytest tests/triton_server -q -rs -p no:cacheprovider
+
+# Executed HTML copies of the notebooks (CPU, quick mode, exercises solved) in docs/notebooks/.
+render-notebooks: $(VENV)/.dev-installed
+	bash tools/render_notebooks.sh
 
 # The pure-C++ parts and the Dockerfile/shellcheck lint also run inside `make unit`
 # (tests/unit/test_cpp.py, test_docker.py). cpp-check also compiles the TensorRT parts where

@@ -6,30 +6,13 @@ resolved lazily from their submodules on first access (PEP 562).
 
 from __future__ import annotations
 
-import importlib
 from typing import Any
 
-from trtlab.errors import (
-    BackendError,
-    BuildError,
-    ConfigError,
-    CudaError,
-    DependencyError,
-    DestinationError,
-    DTypeError,
-    EngineCompatibilityError,
-    EngineError,
-    EngineLoadError,
-    ExportError,
-    FileFormatError,
-    InputError,
-    NonFiniteError,
-    ParityError,
-    ProcessTimeoutError,
-    ShapeError,
-    TrtlabError,
-    WeightsError,
-)
+from trtlab import errors
+from trtlab._lazy import lazy_attributes
+
+# every error class, public from the package root too (the one list is errors.__all__)
+from trtlab.errors import *  # noqa: F403
 
 __version__ = "0.1.0"
 
@@ -77,38 +60,11 @@ _LAZY: dict[str, str] = {
     "SegmentationWrapper": "trtlab.wrappers",
 }
 
-__all__ = [
-    "BackendError",
-    "BuildError",
-    "ConfigError",
-    "CudaError",
-    "DTypeError",
-    "DependencyError",
-    "DestinationError",
-    "EngineCompatibilityError",
-    "EngineError",
-    "EngineLoadError",
-    "ExportError",
-    "FileFormatError",
-    "InputError",
-    "NonFiniteError",
-    "ParityError",
-    "ProcessTimeoutError",
-    "ShapeError",
-    "TrtlabError",
-    "WeightsError",
-    "__version__",
-    *_LAZY,
-]
+__all__ = ["__version__", *_LAZY]
+__all__ += errors.__all__
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'trtlab' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_attributes(__name__, _LAZY)
 
 
 def __dir__() -> list[str]:

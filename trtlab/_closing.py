@@ -13,10 +13,18 @@ _T = TypeVar("_T", bound="Closeable")
 
 
 class Closeable:
-    """Mixin: ``with obj:`` returns ``obj`` and calls ``obj.close()`` on the way out."""
+    """Mixin: ``with obj:`` returns ``obj`` and calls ``obj.close()`` on the way out.
+
+    Classes whose way out is more than ``close()`` (a stream syncs first, a graph capture ends or
+    aborts) override :meth:`_leave` instead of writing their own ``__exit__``.
+    """
 
     def close(self) -> None:
         raise NotImplementedError
+
+    def _leave(self, failed: bool) -> None:
+        """What leaving the ``with`` block does; ``failed`` is True when the block raised."""
+        self.close()
 
     def __enter__(self: _T) -> _T:
         return self
@@ -27,4 +35,4 @@ class Closeable:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        self.close()
+        self._leave(exc_type is not None)

@@ -10,7 +10,7 @@ import importlib
 import importlib.util
 import sys
 import types
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from types import ModuleType
 from typing import Any
 
@@ -76,3 +76,21 @@ def make_module_callable(module_name: str, function: Callable[..., Any]) -> None
             return function(*args, **kwargs)
 
     sys.modules[module_name].__class__ = _CallableModule
+
+
+def lazy_attributes(package: str, table: Mapping[str, str]) -> Callable[[str], Any]:
+    """A PEP 562 module ``__getattr__`` for ``package``: ``table`` maps public name -> submodule.
+
+    The submodule is imported on first access and the value cached in the package's namespace,
+    so the package itself imports nothing heavy.
+    """
+
+    def __getattr__(name: str) -> Any:
+        module = table.get(name)
+        if module is None:
+            raise AttributeError(f"module {package!r} has no attribute {name!r}")
+        value = getattr(importlib.import_module(module), name)
+        setattr(sys.modules[package], name, value)
+        return value
+
+    return __getattr__

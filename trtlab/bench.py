@@ -442,6 +442,31 @@ def _resolve_counts(warmup: int | None, iterations: int | None) -> tuple[int, in
     return w, n
 
 
+@dataclass(frozen=True)
+class _Budget:
+    """How long one timing run goes, checked once from the public keyword arguments."""
+
+    warmup: int
+    iterations: int
+    min_time_s: float
+    max_iterations: int
+    max_time_s: float = math.inf
+
+
+def _budget(
+    warmup: int | None,
+    iterations: int | None,
+    min_time_s: float | None,
+    max_iterations: int,
+    max_time_s: float | None = None,
+) -> _Budget:
+    w, n = _resolve_counts(warmup, iterations)
+    min_time = _check_seconds("min_time_s", min_time_s)
+    max_time = _check_seconds("max_time_s", max_time_s) if max_time_s is not None else math.inf
+    cap = _check_count("max_iterations", max_iterations, 1)
+    return _Budget(w, n, min_time, cap, max_time)
+
+
 def _check_seconds(name: str, value: float | None) -> float:
     if value is None:
         return 0.0
@@ -467,17 +492,15 @@ def _peak(target: _Target) -> int | None:
 
 def _run_interleaved(
     targets: Sequence[_Target],
+    budget: _Budget,
     *,
-    warmup: int,
-    iterations: int,
-    min_time_s: float,
-    max_iterations: int,
-    max_time_s: float,
     min_rounds: int,
-    clock: Clock,
+    clock: Clock | None,
     progress: Callable[[int, int], Any] | None = None,
 ) -> list[BenchResult]:
     """Warm up, then time ``targets`` round-robin (order rotating each round) until done."""
+    clock = clock or time.perf_counter
+    warmup, iterations, min_time_s = budget.warmup, budget.iterations, budget.min_time_s
     for t in targets:
         _reset_peak(t)
     for _ in range(warmup):
@@ -497,10 +520,10 @@ def _run_interleaved(
         if rounds >= iterations and min(spent_ms) >= need_ms:
             reason = "min_time" if need_ms > 0 and rounds > iterations else "iterations"
             break
-        if rounds >= max_iterations:
+        if rounds >= budget.max_iterations:
             reason = "max_iterations"
             break
-        if rounds >= min_rounds and clock() - start > max_time_s:
+        if rounds >= min_rounds and clock() - start > budget.max_time_s:
             reason = "max_time"
             break
         k = rounds % len(order)
@@ -556,9 +579,7 @@ def benchmark(
     ``min_time_s`` seconds of timed calls were spent (``max_iterations`` caps that; the result
     says when it did). ``clock`` replaces ``time.perf_counter`` (tests pass a fake clock).
     """
-    w, n = _resolve_counts(warmup, iterations)
-    min_time = _check_seconds("min_time_s", min_time_s)
-    cap = _check_count("max_iterations", max_iterations, 1)
+    budget = _budget(warmup, iterations, min_time_s, max_iterations)
     target = _target(
         fn_or_runner,
         inputs,
@@ -569,16 +590,7 @@ def benchmark(
         timer=timer,
         precision=precision,
     )
-    return _run_interleaved(
-        [target],
-        warmup=w,
-        iterations=n,
-        min_time_s=min_time,
-        max_iterations=cap,
-        max_time_s=float("inf"),
-        min_rounds=0,
-        clock=clock or time.perf_counter,
-    )[0]
+    return _run_interleaved([target], budget, min_rounds=0, clock=clock)[0]
 
 
 def compare_speed(baseline: BenchResult, candidate: BenchResult) -> float:
@@ -632,25 +644,13 @@ def benchmark_pair(
     ``max_time_s`` caps the timed phase on a slow or busy machine: after it, timing stops once
     :data:`MIN_PAIR_ROUNDS` rounds are done (the results say ``stop_reason == "max_time"``).
     """
-    w, n = _resolve_counts(warmup, iterations)
-    min_time = _check_seconds("min_time_s", min_time_s)
-    max_time = _check_seconds("max_time_s", max_time_s) if max_time_s is not None else math.inf
-    cap = _check_count("max_iterations", max_iterations, 1)
+    budget = _budget(warmup, iterations, min_time_s, max_iterations, max_time_s)
     ta = _target(a, inputs, batch=batch, name=None, sync=None, buffers=buffers)
     inputs_2 = inputs_b if inputs_b is not None else inputs
     tb = _target(b, inputs_2, batch=batch, name=None, sync=None, buffers=buffers)
     for t in (ta, tb):
         t.extra["interleaved"] = True
-    ra, rb = _run_interleaved(
-        [ta, tb],
-        warmup=w,
-        iterations=n,
-        min_time_s=min_time,
-        max_iterations=cap,
-        max_time_s=max_time,
-        min_rounds=MIN_PAIR_ROUNDS,
-        clock=clock or time.perf_counter,
-    )
+    ra, rb = _run_interleaved([ta, tb], budget, min_rounds=MIN_PAIR_ROUNDS, clock=clock)
     return PairResult(ra, rb)
 
 
@@ -740,9 +740,7 @@ def benchmark_many(
     """
     if not configs:
         raise InputError("benchmark_many got no configurations", hint="pass at least one Config")
-    w, n = _resolve_counts(warmup, iterations)
-    min_time = _check_seconds("min_time_s", min_time_s)
-    cap = _check_count("max_iterations", max_iterations, 1)
+    budget = _budget(warmup, iterations, min_time_s, max_iterations)
     targets = []
     for c in configs:
         if not isinstance(c, Config):
@@ -771,17 +769,7 @@ def benchmark_many(
         def report(done: int, wanted: int) -> None:
             say(f"round {done} ({wanted} wanted, {len(targets)} configurations)")
 
-    rows = _run_interleaved(
-        targets,
-        warmup=w,
-        iterations=n,
-        min_time_s=min_time,
-        max_iterations=cap,
-        max_time_s=math.inf,
-        min_rounds=0,
-        clock=clock or time.perf_counter,
-        progress=report,
-    )
+    rows = _run_interleaved(targets, budget, min_rounds=0, clock=clock, progress=report)
     return BenchTable(rows, baseline=baseline)
 
 

@@ -70,6 +70,8 @@ REQUIREMENTS: dict[str, str] = {
     "tensorrt-lean": "a runtime-only TensorRT (the lean bindings) imports",
     "jupyter": "a Jupyter front end (JupyterLab or Notebook) and ipykernel are installed",
     "widgets": "ipywidgets is installed",
+    "tritonclient": "tritonclient (Triton's client and model-config protobuf) is installed",
+    "pytriton": "PyTriton (a real Triton server) is installed (its own venv: make triton-venv)",
 }
 
 #: Import names tried, in order. ``*_bindings`` are what the bare ``-bindings`` wheels install
@@ -404,6 +406,8 @@ class Capabilities:
     pycuda: bool = False
     jupyter: bool = False
     widgets: bool = False
+    tritonclient: bool = False
+    pytriton: bool = False
 
     @property
     def gpu_count(self) -> int:
@@ -526,6 +530,8 @@ def _measure() -> Capabilities:
         pycuda=_has_module("pycuda"),
         jupyter=bool(_dist_version("jupyterlab", "notebook") and _dist_version("ipykernel")),
         widgets=_has_module("ipywidgets"),
+        tritonclient=_has_module("tritonclient"),
+        pytriton=_has_module("pytriton"),
     )
 
 
@@ -559,6 +565,8 @@ def requirement_set(caps: Capabilities | None = None, *, refresh: bool = False) 
         "tensorrt-lean": caps.tensorrt_lean,
         "jupyter": caps.jupyter,
         "widgets": caps.widgets,
+        "tritonclient": caps.tritonclient,
+        "pytriton": caps.pytriton,
     }
     have.update(name for name, ok in flags.items() if ok)
     return frozenset(have)

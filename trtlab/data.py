@@ -71,6 +71,31 @@ def _rgb_from_array(a: np.ndarray) -> Image.Image:
     return Image.fromarray(a.astype(np.uint8), "L").convert("RGB")
 
 
+#: Non-8-bit images trtlab scales to 0..255: the largest value it accepts, what the values mean,
+#: and the fix for an image outside that range (scaled, never clipped: clipping hides a bad scale).
+_PIXEL_SCALE: dict[str, tuple[float, str, str]] = {
+    "integer": (65535, "16-bit data (0..65535)", "rescale it to 0..255 and pass a uint8 array"),
+    "float": (
+        1.0,
+        "intensities in [0, 1]",
+        "scale it to [0, 1] (or to a uint8 array 0..255) first",
+    ),
+}
+
+
+def _check_pixel_range(a: np.ndarray, kind: str, what: str, mode: str) -> None:
+    top, meaning, hint = _PIXEL_SCALE[kind]
+    lo, hi = a.min().item(), a.max().item()
+    if lo < 0 or hi > top:
+        shown = f"{lo}..{hi}" if kind == "integer" else f"{lo:.4g}..{hi:.4g}"
+        image = "32-bit integer" if kind == "integer" else "float"
+        raise FileFormatError(
+            f"{what} is a {image} image (PIL mode {mode}) with values {shown}; "
+            f"trtlab reads {kind} images as {meaning}",
+            hint=hint,
+        )
+
+
 def _to_rgb(img: Image.Image, what: str) -> Image.Image:
     """Any PIL mode -> 8-bit RGB, *scaled* (never clipped); refuse modes with no clear meaning.
 
@@ -91,13 +116,7 @@ def _to_rgb(img: Image.Image, what: str) -> Image.Image:
         return img
     if mode in _SIXTEEN_BIT or mode == "I":
         a = np.asarray(img)
-        lo, hi = int(a.min()), int(a.max())
-        if lo < 0 or hi > 65535:
-            raise FileFormatError(
-                f"{what} is a 32-bit integer image (PIL mode {mode}) with values {lo}..{hi}; "
-                "trtlab reads integer images as 16-bit data (0..65535)",
-                hint="rescale it to 0..255 and pass a uint8 array",
-            )
+        _check_pixel_range(a, "integer", what, mode)
         scaled = (a.astype(np.uint32) * 255 + 32767) // 65535  # round(a / 257)
         return _rgb_from_array(scaled)
     if mode == "F":
@@ -107,13 +126,7 @@ def _to_rgb(img: Image.Image, what: str) -> Image.Image:
                 f"{what} is a float image (PIL mode F) with NaN or infinite pixels",
                 hint="replace them (np.nan_to_num) and pass a uint8 array",
             )
-        lo_f, hi_f = float(a.min()), float(a.max())
-        if lo_f < 0.0 or hi_f > 1.0:
-            raise FileFormatError(
-                f"{what} is a float image (PIL mode F) with values {lo_f:.4g}..{hi_f:.4g}; "
-                "trtlab reads float images as intensities in [0, 1]",
-                hint="scale it to [0, 1] (or to a uint8 array 0..255) first",
-            )
+        _check_pixel_range(a, "float", what, mode)
         return _rgb_from_array(np.rint(a * 255.0))
     try:
         if mode == "LAB":  # PIL's plain convert() reinterprets the channels: use a colour transform

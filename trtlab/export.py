@@ -23,6 +23,7 @@ import tempfile
 import time
 import warnings
 from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -493,11 +494,12 @@ def export_onnx(
     tracer_warnings: list[str] = []
     try:
         with _quiet_torch_onnx(), _eval_mode(model), torch.no_grad():
+            call = _ExportCall(model, args, in_names, out_names, dyn, opset, verbose)
             if exporter == "dynamo":
-                proto = _export_dynamo(model, args, in_names, out_names, dyn, opset, verbose)
+                proto = _export_dynamo(call)
             else:
                 with _record_tracer_warnings(tracer_warnings):
-                    proto = _export_legacy(model, args, in_names, out_names, dyn, opset, verbose)
+                    proto = _export_legacy(call)
     except TrtlabError:
         raise
     except Exception as exc:
@@ -523,24 +525,29 @@ def export_onnx(
     return target
 
 
-def _export_dynamo(
-    model: torch.nn.Module,
-    args: tuple[torch.Tensor, ...],
-    in_names: list[str] | None,
-    out_names: list[str] | None,
-    dyn: dict[str, dict[int, str]],
-    opset: int,
-    verbose: bool,
-) -> onnx.ModelProto:
+@dataclass(frozen=True)
+class _ExportCall:
+    """One checked ``export_onnx`` call, handed whole to the exporter that runs it."""
+
+    model: torch.nn.Module
+    args: tuple[torch.Tensor, ...]
+    in_names: list[str] | None
+    out_names: list[str] | None
+    dyn: dict[str, dict[int, str]]
+    opset: int
+    verbose: bool
+
+
+def _export_dynamo(c: _ExportCall) -> onnx.ModelProto:
     import torch
     from torch.export import Dim
 
-    names = in_names or [f"input_{i}" for i in range(len(args))]
-    shapes = tuple({axis: Dim.DYNAMIC for axis in dyn.get(n, {})} or None for n in names)
+    names = c.in_names or [f"input_{i}" for i in range(len(c.args))]
+    shapes = tuple({axis: Dim.DYNAMIC for axis in c.dyn.get(n, {})} or None for n in names)
     program = torch.onnx.export(
-        model, args, None, input_names=in_names, output_names=out_names,
-        dynamic_shapes=shapes if any(s for s in shapes) else None, opset_version=opset,
-        dynamo=True, verbose=verbose, optimize=True,
+        c.model, c.args, None, input_names=c.in_names, output_names=c.out_names,
+        dynamic_shapes=shapes if any(s for s in shapes) else None, opset_version=c.opset,
+        dynamo=True, verbose=c.verbose, optimize=True,
     )  # fmt: skip
     if program is None:  # pragma: no cover - torch returns the program when f is None
         raise ExportError("torch.onnx.export returned no program", hint="upgrade torch")
@@ -548,23 +555,15 @@ def _export_dynamo(
     return proto
 
 
-def _export_legacy(
-    model: torch.nn.Module,
-    args: tuple[torch.Tensor, ...],
-    in_names: list[str] | None,
-    out_names: list[str] | None,
-    dyn: dict[str, dict[int, str]],
-    opset: int,
-    verbose: bool,
-) -> onnx.ModelProto:
+def _export_legacy(c: _ExportCall) -> onnx.ModelProto:
     import onnx
     import torch
 
     with tempfile.TemporaryDirectory(prefix="trtlab-legacy-") as tmpdir:
         tmp = Path(tmpdir) / "model.onnx"
         torch.onnx.export(
-            model, args, str(tmp), input_names=in_names, output_names=out_names,
-            dynamic_axes=dyn or None, opset_version=opset, dynamo=False, verbose=verbose,
+            c.model, c.args, str(tmp), input_names=c.in_names, output_names=c.out_names,
+            dynamic_axes=c.dyn or None, opset_version=c.opset, dynamo=False, verbose=c.verbose,
             do_constant_folding=True,
         )  # fmt: skip
         proto: onnx.ModelProto = onnx.load(str(tmp))  # also reads external data, if any

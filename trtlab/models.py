@@ -20,7 +20,7 @@ import socket
 import urllib.parse
 import warnings
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -98,30 +98,23 @@ MODEL_SPECS: dict[str, ModelSpec] = {
 }
 
 #: Tiny random models with the same I/O contracts, for fast tests (accepted by ``load_model``).
+#: Each is its full-size model's spec (task, tensor names, dynamic axes) with a small input, its
+#: own class count and no pretrained weights.
 TEST_MODEL_SPECS: dict[str, ModelSpec] = {
-    "tiny_classifier": ModelSpec(
+    "tiny_classifier": replace(
+        MODEL_SPECS["resnet50"],
         name="tiny_classifier",
-        task="classification",
-        input_name="input",
-        output_name="logits",
         example_shape=(1, 3, 32, 32),
-        dynamic_axes={"input": {0: "batch"}, "logits": {0: "batch"}},
         labels=None,
         num_classes=10,
+        default_weights=None,
         description="2 convs + linear, random weights, logits [N, 10]",
     ),
-    "tiny_segmenter": ModelSpec(
+    "tiny_segmenter": replace(
+        MODEL_SPECS["fcn_resnet101"],
         name="tiny_segmenter",
-        task="segmentation",
-        input_name="input",
-        output_name="classes",
         example_shape=(1, 3, 32, 32),
-        dynamic_axes={
-            "input": {0: "batch", 2: "height", 3: "width"},
-            "classes": {0: "batch", 1: "height", 2: "width"},
-        },
-        labels="voc",
-        num_classes=21,
+        default_weights=None,
         description="2 convs + bilinear upsampling + argmax, random weights, [N, H, W] int64",
     ),
 }

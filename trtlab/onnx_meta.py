@@ -164,13 +164,26 @@ def _count_ops(graph: Any, counter: Counter[str]) -> None:
                 _count_ops(g, counter)
 
 
+def external_data_locations(proto: onnx.ModelProto) -> list[str]:
+    """The files (relative to the model) holding the model's external tensor data, sorted.
+
+    One reader for the copy to a Triton repository, the engine cache key and ``check_onnx``.
+    """
+    import onnx
+
+    return sorted(
+        {
+            entry.value
+            for tensor in proto.graph.initializer
+            if tensor.data_location == onnx.TensorProto.EXTERNAL
+            for entry in tensor.external_data
+            if entry.key == "location"
+        }
+    )
+
+
 def _external_bytes(proto: Any, folder: Path) -> int:
-    locations = {
-        ent.value
-        for t in proto.graph.initializer
-        for ent in t.external_data
-        if ent.key == "location"
-    }
+    locations = external_data_locations(proto)
     return sum((folder / loc).stat().st_size for loc in locations if (folder / loc).is_file())
 
 
@@ -214,4 +227,11 @@ def input_specs(source: OnnxSource) -> list[TensorSpec]:
     return onnx_specs(source)[0]
 
 
-__all__ = ["OnnxSummary", "check_onnx", "input_specs", "onnx_specs", "value_spec"]
+__all__ = [
+    "OnnxSummary",
+    "check_onnx",
+    "external_data_locations",
+    "input_specs",
+    "onnx_specs",
+    "value_spec",
+]

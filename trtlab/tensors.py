@@ -6,9 +6,9 @@ and outputs the same way without importing one another.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Union
+from typing import Any, TypeVar, Union
 
 import numpy as np
 
@@ -101,3 +101,16 @@ def numpy_dtype_by_name(name: str) -> np.dtype[Any]:
         )
     dtype: np.dtype[Any] = np.dtype(kind)
     return dtype
+
+
+_V = TypeVar("_V")
+
+
+def dtype_lookup(table: Mapping[str, _V], name: str, *, missing: str, hint: str) -> _V:
+    """``table[name]`` for a dtype conversion table, or :class:`DTypeError` naming the choices.
+
+    ``missing`` says what has no entry (``"numpy dtype int4 has no torch equivalent"``).
+    """
+    if name not in table:
+        raise DTypeError(f"{missing}; expected one of {sorted(table)}", hint=hint)
+    return table[name]

@@ -37,11 +37,12 @@ from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import ModuleType, TracebackType
+from types import ModuleType
 from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
+from trtlab._closing import Closeable
 from trtlab._io import atomic_write_text
 from trtlab.errors import (
     BackendError,
@@ -54,7 +55,7 @@ from trtlab.errors import (
 
 if TYPE_CHECKING:
     from trtlab.runners.base import Runner
-    from trtlab.trt.runtime import EngineTensor
+    from trtlab.trt.io_table import EngineTensor
 
 Platform = Literal["tensorrt_plan", "onnxruntime_onnx"]
 Protocol = Literal["http", "grpc"]
@@ -194,7 +195,7 @@ def engine_io(
     inputs: list[IOTensor] = []
     outputs: list[IOTensor] = []
     for t in io:
-        from trtlab.trt.runtime import TRT_TO_NUMPY
+        from trtlab.trt.io_table import TRT_TO_NUMPY
 
         np_name = TRT_TO_NUMPY.get(t.trt_dtype)
         if np_name is None:
@@ -589,15 +590,11 @@ def _copy_onnx(src: Path, dest: Path) -> None:
     """Copy an ONNX file and the external-data files it references (same relative names)."""
     import onnx
 
+    from trtlab.onnx_meta import external_data_locations
+
     proto = onnx.load(str(src), load_external_data=False)
-    extra: set[str] = set()
-    for init in proto.graph.initializer:
-        if init.data_location == onnx.TensorProto.EXTERNAL:
-            for entry in init.external_data:
-                if entry.key == "location":
-                    extra.add(entry.value)
     _atomic_copy(src, dest)
-    for rel in sorted(extra):
+    for rel in external_data_locations(proto):
         if Path(rel).is_absolute() or ".." in Path(rel).parts:
             raise FileFormatError(
                 f"{src.name} references external data outside its folder: {rel}",
@@ -758,7 +755,7 @@ def _client_module(protocol: Protocol) -> ModuleType:
     return mod
 
 
-class TritonClient:
+class TritonClient(Closeable):
     """A small client over tritonclient HTTP or gRPC with timeouts on every call.
 
     ``infer`` returns ``{output: array}`` like a trtlab runner; a Triton error (wrong shape, wrong
@@ -837,12 +834,6 @@ class TritonClient:
 
     def close(self) -> None:
         self._client.close()
-
-    def __enter__(self) -> TritonClient:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
 
 # -- bounded load -------------------------------------------------------------------------------
@@ -949,7 +940,7 @@ def _as_runner(source: Any, backend: str) -> Runner:
     return runner(source, backend=backend)
 
 
-class LocalServer:
+class LocalServer(Closeable):
     """A running Triton server on 127.0.0.1 serving one trtlab runner (from :func:`serve_local`).
 
     ``http_url``/``grpc_url`` are ``127.0.0.1:PORT``; ``client(protocol)`` makes a client;
@@ -1068,16 +1059,12 @@ class LocalServer:
         if triton is not None:
             triton.stop()
 
+    def close(self) -> None:
+        """Same as :meth:`stop`, so ``with LocalServer(...)`` stops it on the way out."""
+        self.stop()
+
     def __enter__(self) -> LocalServer:
         return self if self._triton is not None else self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
 
 def _full(shape: Sequence[Any]) -> tuple[int, ...]:

@@ -98,3 +98,19 @@ def test_unknown_attribute_raises_attribute_error() -> None:
 
 def test_load_ipython_extension_is_exported() -> None:
     assert callable(trtlab.load_ipython_extension)
+
+
+def test_lazy_attributes_imports_on_first_use_and_caches_in_the_package(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import math
+
+    from trtlab._lazy import lazy_attributes
+
+    package = types.ModuleType("fake_pkg")
+    monkeypatch.setitem(sys.modules, "fake_pkg", package)
+    getattr_ = lazy_attributes("fake_pkg", {"sqrt": "math"})
+    assert getattr_("sqrt") is math.sqrt
+    assert package.sqrt is math.sqrt  # cached: the next access skips __getattr__
+    with pytest.raises(AttributeError, match="module 'fake_pkg' has no attribute 'cos'"):
+        getattr_("cos")

@@ -21,7 +21,13 @@ from trtlab.errors import DTypeError, ExportError, FileFormatError
 onnx = pytest.importorskip("onnx")
 from onnx import TensorProto, helper  # noqa: E402
 
-from trtlab.onnx_meta import OnnxSummary, check_onnx, input_specs, onnx_specs  # noqa: E402
+from trtlab.onnx_meta import (  # noqa: E402
+    OnnxSummary,
+    check_onnx,
+    external_data_locations,
+    input_specs,
+    onnx_specs,
+)
 
 
 def _model(elem: int = TensorProto.FLOAT, dims: list[Any] | None = None) -> Any:
@@ -132,3 +138,31 @@ def test_check_onnx_errors(tmp_path: Path, tiny_classifier_onnx: Path) -> None:
     onnx.save(bad, str(tmp_path / "invalid.onnx"))
     with pytest.raises(ExportError, match="checker"):
         check_onnx(tmp_path / "invalid.onnx")
+
+
+def _point_to_file(tensor: Any, location: str) -> None:
+    tensor.data_location = TensorProto.EXTERNAL
+    for key, value in (("location", location), ("offset", "0")):
+        entry = tensor.external_data.add()
+        entry.key, entry.value = key, value
+
+
+def test_external_data_locations_lists_each_external_file_once_sorted() -> None:
+    graph = helper.make_graph(
+        [helper.make_node("Add", ["a", "b"], ["y"])],
+        "g",
+        [],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [4])],
+        initializer=[
+            helper.make_tensor(n, TensorProto.FLOAT, [4], [1.0] * 4) for n in ("a", "b", "c", "d")
+        ],
+    )
+    proto = helper.make_model(graph)
+    assert external_data_locations(proto) == []  # self-contained
+    a, b, c, d = proto.graph.initializer
+    _point_to_file(a, "z.bin")
+    _point_to_file(b, "a.bin")
+    _point_to_file(c, "a.bin")
+    # external_data entries on a tensor stored inline are not read by ONNX: ignored here too
+    d.external_data.add().CopyFrom(a.external_data[0])
+    assert external_data_locations(proto) == ["a.bin", "z.bin"]

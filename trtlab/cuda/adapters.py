@@ -14,7 +14,7 @@ import numpy as np
 
 from trtlab._lazy import lazy_import
 from trtlab.errors import DTypeError, InputError, ShapeError
-from trtlab.tensors import numpy_dtype_by_name
+from trtlab.tensors import dtype_lookup, numpy_dtype_by_name
 
 #: numpy dtype name -> torch dtype attribute name (bool, ints, floats, bfloat16 via ml_dtypes).
 NUMPY_TO_TORCH: dict[str, str] = {
@@ -45,23 +45,17 @@ def numpy_to_torch_dtype(dtype: Any) -> Any:
     """The torch dtype for a numpy dtype (``DTypeError`` when torch has none)."""
     torch = lazy_import("torch", purpose="exchange tensors with PyTorch")
     name = np.dtype(dtype).name
-    if name not in NUMPY_TO_TORCH:
-        raise DTypeError(
-            f"numpy dtype {name} has no torch equivalent; expected one of {sorted(NUMPY_TO_TORCH)}",
-            hint="cast the array first (x.astype(np.float32))",
-        )
-    return getattr(torch, NUMPY_TO_TORCH[name])
+    missing = f"numpy dtype {name} has no torch equivalent"
+    hint = "cast the array first (x.astype(np.float32))"
+    return getattr(torch, dtype_lookup(NUMPY_TO_TORCH, name, missing=missing, hint=hint))
 
 
 def torch_to_numpy_dtype(dtype: Any) -> np.dtype[Any]:
     """The numpy dtype for a torch dtype (bfloat16 through ml_dtypes)."""
     name = torch_dtype_name(dtype)
-    if name not in TORCH_TO_NUMPY:
-        raise DTypeError(
-            f"torch dtype {name} has no numpy equivalent; expected one of {sorted(TORCH_TO_NUMPY)}",
-            hint="cast the tensor first (t.float())",
-        )
-    return numpy_dtype(TORCH_TO_NUMPY[name])
+    missing = f"torch dtype {name} has no numpy equivalent"
+    hint = "cast the tensor first (t.float())"
+    return numpy_dtype(dtype_lookup(TORCH_TO_NUMPY, name, missing=missing, hint=hint))
 
 
 def is_torch_tensor(obj: Any) -> bool:

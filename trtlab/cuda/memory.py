@@ -64,62 +64,43 @@ def memcpy_htod(dst_ptr: int, src: np.ndarray, stream: StreamLike = None) -> Non
     is synchronized.
     """
     src = _check_host_array(src, what="source array")
-    handle = _stream_handle(stream)
-    if handle is None:
-        call(
-            "cudaMemcpy", int(dst_ptr), _host_ptr(src), src.nbytes, _kind("cudaMemcpyHostToDevice")
-        )
-    else:
-        memcpy_htod_async(dst_ptr, src, handle)
+    _memcpy(int(dst_ptr), _host_ptr(src), src.nbytes, "HostToDevice", _stream_handle(stream))
 
 
 def memcpy_dtoh(dst: np.ndarray, src_ptr: int, stream: StreamLike = None) -> np.ndarray:
     """Copy ``dst.nbytes`` bytes from device address ``src_ptr`` into host array ``dst``."""
     dst = _check_host_array(dst, what="destination array", writeable=True)
-    handle = _stream_handle(stream)
-    if handle is None:
-        call(
-            "cudaMemcpy", _host_ptr(dst), int(src_ptr), dst.nbytes, _kind("cudaMemcpyDeviceToHost")
-        )
-    else:
-        memcpy_dtoh_async(dst, src_ptr, handle)
+    _memcpy(_host_ptr(dst), int(src_ptr), dst.nbytes, "DeviceToHost", _stream_handle(stream))
     return dst
 
 
 def memcpy_htod_async(dst_ptr: int, src: np.ndarray, stream: Stream | int) -> None:
     """Queue a host-to-device copy on ``stream`` (fully async only from pinned memory)."""
     src = _check_host_array(src, what="source array")
-    call(
-        "cudaMemcpyAsync",
-        int(dst_ptr),
-        _host_ptr(src),
-        src.nbytes,
-        _kind("cudaMemcpyHostToDevice"),
-        stream_handle(stream),
-    )
+    _memcpy(int(dst_ptr), _host_ptr(src), src.nbytes, "HostToDevice", stream_handle(stream))
 
 
 def memcpy_dtoh_async(dst: np.ndarray, src_ptr: int, stream: Stream | int) -> None:
     """Queue a device-to-host copy on ``stream``; read ``dst`` only after synchronizing."""
     dst = _check_host_array(dst, what="destination array", writeable=True)
-    call(
-        "cudaMemcpyAsync",
-        _host_ptr(dst),
-        int(src_ptr),
-        dst.nbytes,
-        _kind("cudaMemcpyDeviceToHost"),
-        stream_handle(stream),
-    )
+    _memcpy(_host_ptr(dst), int(src_ptr), dst.nbytes, "DeviceToHost", stream_handle(stream))
 
 
 def memcpy_dtod(dst_ptr: int, src_ptr: int, nbytes: int, stream: StreamLike = None) -> None:
     """Copy ``nbytes`` between two device addresses."""
-    kind = _kind("cudaMemcpyDeviceToDevice")
-    handle = _stream_handle(stream)
+    _memcpy(int(dst_ptr), int(src_ptr), int(nbytes), "DeviceToDevice", _stream_handle(stream))
+
+
+def _memcpy(dst: int, src: int, nbytes: int, direction: str, handle: int | None) -> None:
+    """``cudaMemcpy`` (``handle`` None: returns when done) or ``cudaMemcpyAsync`` on ``handle``.
+
+    ``direction`` is the ``cudaMemcpyKind`` member without its prefix (``"HostToDevice"``).
+    """
+    kind = _kind("cudaMemcpy" + direction)
     if handle is None:
-        call("cudaMemcpy", int(dst_ptr), int(src_ptr), int(nbytes), kind)
+        call("cudaMemcpy", dst, src, nbytes, kind)
     else:
-        call("cudaMemcpyAsync", int(dst_ptr), int(src_ptr), int(nbytes), kind, handle)
+        call("cudaMemcpyAsync", dst, src, nbytes, kind, handle)
 
 
 # -- buffers ------------------------------------------------------------------------------------

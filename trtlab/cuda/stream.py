@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import weakref
-from types import TracebackType
 from typing import Any, Literal
 
 from trtlab._closing import Closeable
@@ -156,15 +155,8 @@ class Stream(_Owned):
         status = call("cudaStreamIsCapturing", self.handle)
         return getattr(status, "name", "") == "cudaStreamCaptureStatusActive" or int(status) == 1
 
-    def __enter__(self) -> Stream:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    def _leave(self, failed: bool) -> None:
+        """Leaving ``with stream:`` waits for its queued work, then frees it."""
         if not self._closed and self._finalizer is not None:
             try:
                 self.synchronize()
@@ -283,7 +275,7 @@ class CudaGraph(_Owned):
         return f"<CudaGraph {'closed' if self._closed else 'ready'}>"
 
 
-class capture:
+class capture(Closeable):
     """Context manager: capture the work queued on ``stream`` inside the block into ``g.graph``.
 
     If the block raises, the capture is ended and discarded, so the stream is usable again.
@@ -298,13 +290,9 @@ class capture:
         self.stream.begin_capture(self.mode)
         return self
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        if exc_type is not None:
+    def _leave(self, failed: bool) -> None:
+        """Keep the recorded graph, or discard it when the block raised."""
+        if failed:
             abort_capture(self.stream)
             return
         self.graph = self.stream.end_capture()

@@ -8,13 +8,13 @@ Backend modules are imported on first use, so importing this package stays cheap
 
 from __future__ import annotations
 
-import importlib
 import os
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from trtlab import capabilities
+from trtlab._lazy import lazy_attributes
 from trtlab.errors import BackendError, FileFormatError, InputError
 from trtlab.runners.base import Runner, TensorSpec
 
@@ -33,13 +33,7 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'trtlab.runners' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_attributes(__name__, _LAZY)
 
 
 def tensorrt_available() -> bool:

@@ -28,7 +28,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Union
+from typing import TYPE_CHECKING, Any, NamedTuple, TypedDict, Union
 
 from trtlab._io import atomic_write_bytes
 from trtlab.config import cache_dir
@@ -65,12 +65,28 @@ from trtlab.trt.provenance import (
 
 if TYPE_CHECKING:
     import tensorrt
+    from typing_extensions import Unpack  # typing.Unpack is 3.11+
 
 #: Back-compat names: profiles live in :mod:`trtlab.trt.profiles` (one type, one validator).
 ShapeTriple = ShapeRange
 ResolvedProfile = Profile
 CacheArg = Union[bool, EngineCache, str, os.PathLike[str], None]
 TimingCacheArg = Union[bool, str, os.PathLike[str], None]
+
+
+class PlanOptions(TypedDict, total=False):
+    """The options :func:`build_engine` forwards to :func:`plan_build` (defaults live there)."""
+
+    precision: str
+    workspace: int | str | None
+    profiles: ProfilesArg
+    timing_cache: TimingCacheArg
+    strongly_typed: bool | None
+    optimization_level: int | None
+    detailed: bool
+    version_compatible: bool
+    exclude_lean_runtime: bool
+
 
 # -- sizes ---------------------------------------------------------------------------------------
 _SIZE_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgt]?)(i?b?)\s*$", re.IGNORECASE)
@@ -653,9 +669,19 @@ def plan_build(
     )
 
 
+class BuildOutput(NamedTuple):
+    """What one TensorRT build (or a cache hit, with ``seconds=0``) hands back."""
+
+    engine: bytes
+    built_onnx: Path
+    io: list[dict[str, Any]]
+    log: list[str]
+    seconds: float
+
+
 def run_build(
     request: BuildRequest, *, progress: ProgressArg = True, log_level: str = "info"
-) -> tuple[bytes, Path, list[dict[str, Any]], list[str], float]:
+) -> BuildOutput:
     """Run TensorRT for ``request``: ``(engine, built_onnx, io, log, seconds)`` (no caching)."""
     import tensorrt as trt
 
@@ -682,27 +708,24 @@ def run_build(
     finally:
         if tracker is not None:
             tracker.close()
-    return engine_bytes, built_onnx, io, capture.messages(), time.perf_counter() - start
+    seconds = time.perf_counter() - start
+    return BuildOutput(engine_bytes, built_onnx, io, capture.messages(), seconds)
 
 
 def build_engine(
     onnx: str | os.PathLike[str],
     engine_path: str | os.PathLike[str] | None = None,
     *,
-    precision: str = "fp32",
-    workspace: int | str | None = None,
-    profiles: ProfilesArg = None,
-    timing_cache: TimingCacheArg = None,
-    strongly_typed: bool | None = None,
-    optimization_level: int | None = None,
     progress: ProgressArg = True,
     cache: CacheArg = True,
-    detailed: bool = True,
     log_level: str = "info",
-    version_compatible: bool = False,
-    exclude_lean_runtime: bool = False,
+    **options: Unpack[PlanOptions],
 ) -> BuildResult:
     """Build a TensorRT engine from an ONNX file; see the module docstring for the rules.
+
+    ``options`` are :func:`plan_build`'s (``precision="fp32"``, ``workspace``, ``profiles``,
+    ``timing_cache``, ``strongly_typed``, ``optimization_level``, ``detailed=True``,
+    ``version_compatible=False``, ``exclude_lean_runtime=False``).
 
     ``workspace``: bytes or ``"4GiB"``. ``timing_cache``: a file to load/update (merged under a
     lock, so concurrent builds keep each other's entries), ``True`` for one per TensorRT version
@@ -716,18 +739,7 @@ def build_engine(
     ``<engine>.json`` provenance sidecar (:mod:`trtlab.trt.provenance`). Raises
     :class:`BuildError` (parser errors, builder failure) with the log tail.
     """
-    request = plan_build(
-        onnx,
-        precision=precision,
-        workspace=workspace,
-        profiles=profiles,
-        timing_cache=timing_cache,
-        strongly_typed=strongly_typed,
-        optimization_level=optimization_level,
-        detailed=detailed,
-        version_compatible=version_compatible,
-        exclude_lean_runtime=exclude_lean_runtime,
-    )
+    request = plan_build(onnx, **options)
     engine_cache = _cache_of(cache)
     if engine_cache is not None:
         entry = engine_cache.get(request.cache_key)
@@ -739,67 +751,74 @@ def build_engine(
             if engine_path:
                 hit_path = atomic_write_bytes(engine_path, entry.data)
                 write_provenance(hit_path, request.provenance())
-            return BuildResult(
-                engine=entry.data,
-                path=hit_path,
-                build_time_s=0.0,
-                cache_hit=True,
-                precision=request.precision,
-                plan=request.plan,
-                trt_version=request.trt_version,
-                io=list(meta.get("io", [])),
-                profiles=request.profiles,
-                onnx_path=request.onnx_path,
-                built_onnx_path=Path(meta.get("built_onnx_path", request.onnx_path)),
-                log=[f"[INFO] engine cache hit: {entry.path}"],
-                cache_key=request.cache_key,
-                timing_cache_path=request.timing_cache_path,
-                notes=list(request.notes),
-                provenance=request.provenance(),
+            hit = BuildOutput(
+                entry.data,
+                Path(meta.get("built_onnx_path", request.onnx_path)),
+                list(meta.get("io", [])),
+                [f"[INFO] engine cache hit: {entry.path}"],
+                0.0,
             )
+            return _result(request, hit, hit_path, request.provenance(), cache_hit=True)
 
-    engine_bytes, built_onnx, io, log, build_time = run_build(
-        request, progress=progress, log_level=log_level
-    )
+    output = run_build(request, progress=progress, log_level=log_level)
     prov = request.provenance()
     path: Path | None = None
     if engine_cache is not None:
         path = engine_cache.put(
             request.cache_key,
-            engine_bytes,
+            output.engine,
             {
                 "onnx_path": str(request.onnx_path),
-                "built_onnx_path": str(built_onnx),
+                "built_onnx_path": str(output.built_onnx),
                 "options": request.options,
                 "tensorrt": request.trt_version,
                 "gpu": request.gpu_name,
                 "compute_capability": list(request.compute_capability),
-                "build_time_s": round(build_time, 3),
-                "io": io,
+                "build_time_s": round(output.seconds, 3),
+                "io": output.io,
             },
         )
         write_provenance(path, prov)
     if engine_path is not None:
-        path = atomic_write_bytes(engine_path, engine_bytes)
+        path = atomic_write_bytes(engine_path, output.engine)
         write_provenance(path, prov)
+    return _result(request, output, path, prov, cache_hit=False)
+
+
+def _result(
+    request: BuildRequest,
+    output: BuildOutput,
+    path: Path | None,
+    provenance: Provenance,
+    *,
+    cache_hit: bool,
+) -> BuildResult:
+    """A :class:`BuildResult` for ``request``: what a fresh build or a cache hit adds to it."""
+    same = {name: getattr(request, name) for name in _RESULT_FIELDS_FROM_REQUEST}
     return BuildResult(
-        engine=engine_bytes,
+        engine=output.engine,
         path=path,
-        build_time_s=build_time,
-        cache_hit=False,
-        precision=request.precision,
-        plan=request.plan,
-        trt_version=request.trt_version,
-        io=io,
-        profiles=request.profiles,
-        onnx_path=request.onnx_path,
-        built_onnx_path=built_onnx,
-        log=log,
-        cache_key=request.cache_key,
-        timing_cache_path=request.timing_cache_path,
+        build_time_s=output.seconds,
+        cache_hit=cache_hit,
+        io=output.io,
+        built_onnx_path=output.built_onnx,
+        log=output.log,
         notes=list(request.notes),
-        provenance=prov,
+        provenance=provenance,
+        **same,
     )
+
+
+#: BuildResult fields that repeat the request's value of the same name.
+_RESULT_FIELDS_FROM_REQUEST = (
+    "precision",
+    "plan",
+    "trt_version",
+    "profiles",
+    "onnx_path",
+    "cache_key",
+    "timing_cache_path",
+)
 
 
 def _first_profile_names(profiles: ProfilesArg) -> set[str]:
@@ -963,10 +982,12 @@ def inspect_engine(
 
 
 __all__ = [
+    "BuildOutput",
     "BuildRequest",
     "BuildResult",
     "EngineFromOnnx",
     "ParserIssue",
+    "PlanOptions",
     "ProfilesArg",
     "SaveEngine",
     "attach_timing_cache",

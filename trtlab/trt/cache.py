@@ -74,13 +74,10 @@ def external_data_files(path: Path) -> list[Path]:
         model = onnx.load(str(path), load_external_data=False)
     except Exception:  # not parseable here: the build reports it properly
         return []
-    locations: set[str] = set()
-    for tensor in model.graph.initializer:
-        if tensor.data_location == onnx.TensorProto.EXTERNAL:
-            for entry in tensor.external_data:
-                if entry.key == "location":
-                    locations.add(entry.value)
-    return [path.parent / loc for loc in sorted(locations) if (path.parent / loc).is_file()]
+    from trtlab.onnx_meta import external_data_locations
+
+    locations = external_data_locations(model)
+    return [path.parent / loc for loc in locations if (path.parent / loc).is_file()]
 
 
 def engine_cache_key(
@@ -132,7 +129,7 @@ def file_lock(target: str | os.PathLike[str], *, timeout_s: float = 600.0) -> It
     with open(lock_path, "a+b") as handle:
         while True:
             try:
-                _lock(handle)
+                _flock(handle, lock=True)
                 break
             except OSError:
                 if time.monotonic() >= deadline:
@@ -145,31 +142,21 @@ def file_lock(target: str | os.PathLike[str], *, timeout_s: float = 600.0) -> It
         try:
             yield lock_path
         finally:
-            _unlock(handle)
+            _flock(handle, lock=False)
 
 
-def _lock(handle: Any) -> None:
+def _flock(handle: Any, *, lock: bool) -> None:
+    """Take (non-blocking, exclusive) or release the OS lock on ``handle``: flock, or msvcrt."""
     try:
         import fcntl
     except ImportError:  # Windows
         import msvcrt
 
         handle.seek(0)
-        msvcrt.locking(handle.fileno(), msvcrt.LK_NBLCK, 1)  # type: ignore[attr-defined,unused-ignore]
+        mode = msvcrt.LK_NBLCK if lock else msvcrt.LK_UNLCK  # type: ignore[attr-defined,unused-ignore]
+        msvcrt.locking(handle.fileno(), mode, 1)  # type: ignore[attr-defined,unused-ignore]
         return
-    fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-
-
-def _unlock(handle: Any) -> None:
-    try:
-        import fcntl
-    except ImportError:  # Windows
-        import msvcrt
-
-        handle.seek(0)
-        msvcrt.locking(handle.fileno(), msvcrt.LK_UNLCK, 1)  # type: ignore[attr-defined,unused-ignore]
-        return
-    fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+    fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB if lock else fcntl.LOCK_UN)
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 
 from trtlab.errors import DTypeError, EngineError, InputError, ShapeError
+from trtlab.tensors import dtype_lookup, numpy_dtype_by_name
 from trtlab.trt.profiles import ShapeRange
 from trtlab.trt.profiles import check_shape as check_range
 
@@ -73,12 +74,9 @@ def trt_dtype_name(dtype: Any) -> str:
 def numpy_dtype(trt_dtype: Any) -> np.dtype[Any]:
     """numpy dtype of a TensorRT ``DataType`` (member or name); ``DTypeError`` if it has none."""
     name = trt_dtype_name(trt_dtype)
-    if name not in TRT_TO_NUMPY:
-        raise DTypeError(
-            f"unknown TensorRT data type {name}; expected one of {sorted(TRT_TO_NUMPY)}",
-            hint="this TensorRT is newer than trtlab: add it to trtlab.trt.io_table.TRT_TO_NUMPY",
-        )
-    np_name = TRT_TO_NUMPY[name]
+    missing = f"unknown TensorRT data type {name}"
+    hint = "this TensorRT is newer than trtlab: add it to trtlab.trt.io_table.TRT_TO_NUMPY"
+    np_name = dtype_lookup(TRT_TO_NUMPY, name, missing=missing, hint=hint)
     if np_name is None:
         raise DTypeError(
             f"TensorRT {name} tensors are packed ({TRT_DTYPE_BITS[name]} bits per value) and have "
@@ -86,9 +84,7 @@ def numpy_dtype(trt_dtype: Any) -> np.dtype[Any]:
             hint="keep FP4/INT4 inside the network (weights, Q/DQ) and give the engine float or "
             "int8 inputs/outputs (cast at the network edges before building)",
         )
-    from trtlab.cuda.adapters import numpy_dtype as np_dtype_by_name
-
-    return np_dtype_by_name(np_name)  # bfloat16/float8 through ml_dtypes, one lookup for trtlab
+    return numpy_dtype_by_name(np_name)  # bfloat16/float8 through ml_dtypes, one lookup for trtlab
 
 
 # -- IO table -----------------------------------------------------------------------------------

@@ -27,7 +27,7 @@ import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal, Union
+from typing import TYPE_CHECKING, Any, Literal, Union, get_args
 
 from trtlab._io import atomic_path, require_file
 from trtlab._lazy import lazy_import
@@ -38,7 +38,7 @@ if TYPE_CHECKING:
     import numpy as np
 
 Precision = Literal["fp32", "tf32", "fp16", "bf16"]
-PRECISIONS: tuple[str, ...] = ("fp32", "tf32", "fp16", "bf16")
+PRECISIONS: tuple[str, ...] = get_args(Precision)  # the one list; widgets derive subsets
 ReducedPrecision = Literal["fp16", "bf16"]
 Version = Union[str, Sequence[int]]
 
@@ -117,6 +117,13 @@ class BuildPlan:
         return f"{parts[0]} {text}." + ("".join(f" {n}" for n in self.notes))
 
 
+#: The FP32 plans' note, by whether TF32 math is allowed.
+_TF32_NOTES = {
+    False: "TF32 is disabled so FP32 results match ONNX Runtime closely.",
+    True: "TF32 tensor cores (Ampere+) round matmul/conv inputs to 10-bit mantissas.",
+}
+
+
 def plan_precision(
     precision: str, trt_version: Version, *, strongly_typed: bool | None = None
 ) -> BuildPlan:
@@ -137,23 +144,16 @@ def plan_precision(
         )
     strong = only_strong if strongly_typed is None else strongly_typed
     network_flags = ("STRONGLY_TYPED",) if strong else ()
-    if prec == "fp32":
+    if prec in ("fp32", "tf32"):  # FP32 graph either way; only the TF32 flag differs
+        tf32 = prec == "tf32"
         return BuildPlan(
             prec,
             version,
             strong,
-            cleared_flags=("TF32",),
+            builder_flags=("TF32",) if tf32 else (),
+            cleared_flags=() if tf32 else ("TF32",),
             network_flags=network_flags,
-            notes=("TF32 is disabled so FP32 results match ONNX Runtime closely.",),
-        )
-    if prec == "tf32":
-        return BuildPlan(
-            prec,
-            version,
-            strong,
-            builder_flags=("TF32",),
-            network_flags=network_flags,
-            notes=("TF32 tensor cores (Ampere+) round matmul/conv inputs to 10-bit mantissas.",),
+            notes=(_TF32_NOTES[tf32],),
         )
     flag = "FP16" if prec == "fp16" else "BF16"
     if strong:

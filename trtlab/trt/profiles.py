@@ -39,6 +39,14 @@ if TYPE_CHECKING:
 Shape = tuple[int, ...]
 
 
+def _int_tuple(value: Any) -> tuple[int, ...] | None:
+    """``value`` as a tuple of ints (numpy ints too; floats and strings refused), else None."""
+    try:
+        return tuple(operator.index(d) for d in value)
+    except TypeError:
+        return None
+
+
 @dataclass(frozen=True, eq=False)
 class ShapeRange:
     """Allowed shapes of one input in one optimization profile (``min <= opt <= max`` per axis).
@@ -55,13 +63,12 @@ class ShapeRange:
     def __post_init__(self) -> None:
         for which in ("min", "opt", "max"):
             value = getattr(self, which)
-            try:
-                shape = tuple(operator.index(d) for d in value)
-            except TypeError:
+            shape = _int_tuple(value)
+            if shape is None:
                 raise ShapeError(
                     f"ShapeRange {which} {value!r} must be a sequence of ints",
                     hint="e.g. ShapeRange((1, 3, 224, 224), (8, 3, 224, 224), (16, 3, 224, 224))",
-                ) from None
+                )
             object.__setattr__(self, which, shape)
         if not len(self.min) == len(self.opt) == len(self.max):
             raise ShapeError(
@@ -137,13 +144,12 @@ def check_shape(
 
     Runs before TensorRT sees the shape (TensorRT only logs "set_input_shape failed").
     """
-    try:
-        got = tuple(operator.index(d) for d in shape)
-    except TypeError:
+    got = _int_tuple(shape)
+    if got is None:
         raise ShapeError(
             f"input '{name}': shape {shape!r} has a non-integer entry",
             hint="pass a tuple of ints, e.g. x.shape",
-        ) from None
+        )
     if len(got) != rng.rank:
         raise ShapeError(
             f"input '{name}' expects rank {rng.rank} (profile {profile}: min "

@@ -52,7 +52,8 @@ from trtlab.tensors import check_input_names
 
 # The IO table lives in trtlab/trt/io_table.py; re-exported so `from trtlab.trt.runtime import X`
 # keeps working for these names.
-from trtlab.trt.io_table import (
+from trtlab.trt import io_table
+from trtlab.trt.io_table import (  # noqa: F401 (some only re-exported, see __all__)
     TRT_DTYPE_BITS,
     TRT_TO_NUMPY,
     EngineTensor,
@@ -817,24 +818,24 @@ class Engine(Closeable):
             self._enqueue_numpy(in_shapes, out_shapes, stream.handle)
         except (CudaError, EngineError) as exc:
             abort_capture(stream)
-            clear_last_error()
-            self.graph_disabled_reason = str(exc)
-            warnings.warn(
-                f"CUDA graph capture failed, running without graphs: {exc}",
-                RuntimeWarning,
-                stacklevel=4,
-            )
+            self._disable_graphs(exc)
             return
         try:
             self._res.graphs[key] = stream.end_capture()
         except CudaError as exc:
-            clear_last_error()
-            self.graph_disabled_reason = str(exc)
-            warnings.warn(
-                f"CUDA graph capture failed, running without graphs: {exc}",
-                RuntimeWarning,
-                stacklevel=4,
-            )
+            self._disable_graphs(exc)
+
+    def _disable_graphs(self, exc: Exception) -> None:
+        """A capture failed: clear CUDA's sticky error, record why, warn, run without graphs."""
+        from trtlab.cuda import clear_last_error
+
+        clear_last_error()
+        self.graph_disabled_reason = str(exc)
+        warnings.warn(
+            f"CUDA graph capture failed, running without graphs: {exc}",
+            RuntimeWarning,
+            stacklevel=5,
+        )
 
     def _infer_device(
         self, feed: dict[str, Any], kinds: dict[str, str], stream: Any, out_kind: str
@@ -933,17 +934,5 @@ class Engine(Closeable):
         self._finalizer()
 
 
-__all__ = [
-    "RUNTIME_API_USED",
-    "TRT_DTYPE_BITS",
-    "TRT_TO_NUMPY",
-    "Engine",
-    "EngineTensor",
-    "OutputKind",
-    "ProfileShape",
-    "check_shape",
-    "format_io_table",
-    "numpy_dtype",
-    "read_io_table",
-    "trt_dtype_name",
-]
+# the IO-table names re-exported above are listed once, in io_table.__all__
+__all__ = ["RUNTIME_API_USED", "Engine", "OutputKind", *io_table.__all__]

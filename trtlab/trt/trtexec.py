@@ -218,6 +218,14 @@ _STAT_LINE = re.compile(
 _KV = re.compile(r"\b(min|max|mean|median)\s*=\s*" + _NUMBER + r"\s*ms")
 _PCT = re.compile(r"percentile\(\s*" + _NUMBER + r"\s*%\s*\)\s*=\s*" + _NUMBER + r"\s*ms")
 _BANNER = re.compile(r"\[TensorRT v(\d+)\]")
+#: One-number summary lines of the log and the TrtexecResult field each fills.
+_NUMBER_LINES: tuple[tuple[re.Pattern[str], str], ...] = (
+    (re.compile(r"^Throughput:\s*" + _NUMBER + r"\s*qps"), "throughput_qps"),
+    (re.compile(r"^Total Host Walltime:\s*" + _NUMBER + r"\s*s"), "total_host_walltime_s"),
+    (re.compile(r"^Total GPU Compute Time:\s*" + _NUMBER + r"\s*s"), "total_gpu_compute_s"),
+    (re.compile(r"^Engine built in\s*" + _NUMBER + r"\s*sec"), "engine_build_s"),
+    (re.compile(r"Created engine with size:\s*" + _NUMBER + r"\s*MiB"), "engine_size_mib"),
+)
 
 
 def _strip(line: str) -> str:
@@ -265,10 +273,6 @@ def parse_trtexec_output(text: str) -> TrtexecResult:
         if m:
             result.tensorrt_version = m.group(1)
             continue
-        m = re.match(r"^Throughput:\s*" + _NUMBER + r"\s*qps", line)
-        if m:
-            result.throughput_qps = float(m.group(1))
-            continue
         m = _STAT_LINE.match(line)
         if m:
             stats = _parse_stats(m.group(2))
@@ -276,21 +280,11 @@ def parse_trtexec_output(text: str) -> TrtexecResult:
             if stats is not None and (getattr(result, attr) is None or m.group(1) == "Latency"):
                 setattr(result, attr, stats)
             continue
-        m = re.match(r"^Total Host Walltime:\s*" + _NUMBER + r"\s*s", line)
-        if m:
-            result.total_host_walltime_s = float(m.group(1))
-            continue
-        m = re.match(r"^Total GPU Compute Time:\s*" + _NUMBER + r"\s*s", line)
-        if m:
-            result.total_gpu_compute_s = float(m.group(1))
-            continue
-        m = re.match(r"^Engine built in\s*" + _NUMBER + r"\s*sec", line)
-        if m:
-            result.engine_build_s = float(m.group(1))
-            continue
-        m = re.search(r"Created engine with size:\s*" + _NUMBER + r"\s*MiB", line)
-        if m:
-            result.engine_size_mib = float(m.group(1))
+        for pattern, attr in _NUMBER_LINES:
+            m = pattern.search(line)
+            if m:
+                setattr(result, attr, float(m.group(1)))
+                break
     if result.tensorrt_version is None:
         result.tensorrt_version = banner
     return result

@@ -111,13 +111,6 @@ def describe_exception(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}"
 
 
-def field(obj: Any, name: str, default: Any = None) -> Any:
-    """``obj.name`` or ``obj[name]`` (results may be dataclasses or their ``to_dict()``)."""
-    if isinstance(obj, Mapping):
-        return obj.get(name, default)
-    return getattr(obj, name, default)
-
-
 class WidgetBase(HasTraits):
     """State in traits, view in ``self.widget``; displays as its widget in Jupyter.
 

@@ -16,13 +16,7 @@ from traitlets import Any as AnyTrait
 from traitlets import Bool, List, Unicode, observe, validate
 
 from trtlab.errors import InputError
-from trtlab.widgets._common import (
-    WidgetBase,
-    describe_exception,
-    esc,
-    note_html,
-    table_html,
-)
+from trtlab.widgets._common import WidgetBase, describe_exception, esc, note_html, table_html
 
 if TYPE_CHECKING:
     from trtlab.bench import BenchResult

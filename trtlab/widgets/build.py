@@ -18,20 +18,17 @@ from traitlets import Any as AnyTrait
 from traitlets import Bool, Float, Int, Unicode, observe
 
 from trtlab.errors import InputError, TrtlabError
-from trtlab.widgets._common import (
-    WidgetBase,
-    describe_exception,
-    esc,
-    note_html,
-    table_html,
-)
+from trtlab.trt import precision as trt_precision
+from trtlab.widgets._common import WidgetBase, describe_exception, esc, note_html, table_html
 
 if TYPE_CHECKING:
     from trtlab.trt.build import BuildResult
     from trtlab.trt.profiles import Profile
     from trtlab.trt.progress import ProgressEvent
 
-PRECISIONS: tuple[str, ...] = ("fp32", "fp16", "bf16")
+#: The dropdown's choices, from the one list in trtlab.trt.precision: the number formats, without
+#: tf32 (FP32 storage with TF32 math; still available as build_engine(precision="tf32")).
+PRECISIONS: tuple[str, ...] = tuple(p for p in trt_precision.PRECISIONS if p != "tf32")
 
 EXPLANATION = (
     "<b>Build a TensorRT engine</b> from the ONNX file. <i>precision</i>: which number formats "

@@ -23,13 +23,15 @@ from trtlab.widgets._common import (
     describe_exception,
     esc,
 )
+from trtlab.widgets.build import PRECISIONS as BUILD_PRECISIONS
 from trtlab.widgets.images import ImagePicker
 
-#: Precisions each backend offers in the dropdown (TensorRT builds per precision).
+#: Precisions each backend offers in the dropdown: TensorRT builds one engine per precision (the
+#: BuildPanel's choices, derived from trtlab.trt.precision.PRECISIONS); the others run FP32.
 DEFAULT_PRECISIONS: dict[str, tuple[str, ...]] = {
     "torch": ("fp32",),
     "onnxruntime": ("fp32",),
-    "tensorrt": ("fp32", "fp16", "bf16"),
+    "tensorrt": BUILD_PRECISIONS,
 }
 
 RunnerFactory = Callable[[str, str], Any]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import ipywidgets as W
 from traitlets import Any as AnyTrait
@@ -14,42 +14,39 @@ from trtlab.widgets._common import (
     badge,
     describe_exception,
     esc,
-    field,
     note_html,
     status_kind,
     table_html,
 )
 
+if TYPE_CHECKING:
+    from trtlab.doctor import DoctorReport
 
-def _default_doctor() -> Any:
+
+def _default_doctor() -> DoctorReport:
     from trtlab.doctor import doctor
 
     return doctor()
 
 
-def check_rows(report: Any) -> list[dict[str, Any]]:
-    """Normalise a ``DoctorReport`` (or its ``to_dict()``) into rows with a colour ``kind``.
+def check_rows(report: DoctorReport) -> list[dict[str, Any]]:
+    """The report's :class:`~trtlab.doctor.Check` rows as table rows with a colour ``kind``.
 
     ``missing`` is red for a required component and amber for an optional one; ``error`` is red.
     """
-    checks = field(report, "checks", None)
-    if checks is None:
-        checks = list(report)
     rows = []
-    for check in checks:
-        status = str(field(check, "status", ""))
-        required = bool(field(check, "required", False))
-        kind = status_kind(status)
-        if status == "missing" and not required:
+    for check in report.checks:
+        kind = status_kind(check.status)
+        if check.status == "missing" and not check.required:
             kind = "warn"
         rows.append(
             {
-                "name": str(field(check, "name", "?")),
-                "status": status,
-                "version": str(field(check, "version", "") or ""),
-                "detail": str(field(check, "detail", "") or ""),
-                "fix": str(field(check, "fix", "") or "") if kind != "ok" else "",
-                "required": required,
+                "name": check.name,
+                "status": check.status,
+                "version": check.version,
+                "detail": check.detail,
+                "fix": check.fix if kind != "ok" else "",
+                "required": check.required,
                 "kind": kind,
             }
         )
@@ -68,7 +65,9 @@ class EnvironmentCard(WidgetBase):
         help="normalised check rows (name, status, version, detail, fix, kind)"
     )
 
-    def __init__(self, doctor_fn: Callable[[], Any] | None = None, *, run: bool = True) -> None:
+    def __init__(
+        self, doctor_fn: Callable[[], DoctorReport] | None = None, *, run: bool = True
+    ) -> None:
         super().__init__()
         self._doctor_fn = doctor_fn or _default_doctor
         self.refresh_button = W.Button(description="Refresh", icon="refresh")
@@ -95,7 +94,7 @@ class EnvironmentCard(WidgetBase):
 
     @observe("report")
     def _render(self, change: Mapping[str, Any]) -> None:
-        report = change["new"]
+        report: DoctorReport | None = change["new"]
         if report is None:
             self.rows, self.table.value, self.summary.value = [], "", ""
             return
@@ -116,11 +115,9 @@ class EnvironmentCard(WidgetBase):
             kinds=[r["kind"] for r in self.rows],
             raw_columns=(0,),
         )
-        caps = field(report, "capabilities", None) or []
-        summary_fn = getattr(report, "summary", None)
-        text = summary_fn() if callable(summary_fn) else ""
-        backend = field(report, "preferred_backend", "")
-        parts = [esc(line) for line in str(text).splitlines() if line]
+        caps = report.capabilities
+        backend = report.preferred_backend
+        parts = [esc(line) for line in report.summary().splitlines() if line]
         if backend:
             parts.append(f"Preferred backend here: <b>{esc(backend)}</b>")
         parts.append("Capabilities: " + ", ".join(f"<code>{esc(c)}</code>" for c in sorted(caps)))
