@@ -24,7 +24,7 @@ import statistics
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -37,17 +37,22 @@ GOALS_US = {"onnxruntime": 10.0, "torch": 15.0}
 
 @dataclass
 class Variant:
-    """One way of making the call: a label, the backend it belongs to and the call itself."""
+    """One way of making the call; ``reset`` runs before each timed block (not timed).
+
+    Shared with ``tools/bench_overhead_trt.py`` (the same method around TensorRT).
+    """
 
     group: str
     label: str
     call: Callable[[], Any]
     bare: bool = False
+    reset: Callable[[], None] = field(default=lambda: None)
 
 
-def _interleaved(variants: list[Variant], *, rounds: int, calls: int, warmup: int) -> list[float]:
-    """Median µs per call of each variant over ``rounds`` interleaved rounds."""
+def interleaved(variants: list[Variant], *, rounds: int, calls: int, warmup: int) -> list[float]:
+    """Median µs per call of each variant over ``rounds`` interleaved rounds (order rotating)."""
     for v in variants:
+        v.reset()
         for _ in range(warmup):
             v.call()
     samples: list[list[float]] = [[] for _ in variants]
@@ -56,6 +61,7 @@ def _interleaved(variants: list[Variant], *, rounds: int, calls: int, warmup: in
     for r in range(rounds):
         k = r % len(order)
         for i in order[k:] + order[:k]:
+            variants[i].reset()
             call = variants[i].call
             start = clock()
             for _ in range(calls):
@@ -149,7 +155,7 @@ def main(argv: list[str] | None = None) -> int:
     rows: list[dict[str, Any]] = []
 
     def measure(variants: list[Variant], rounds: int, calls: int) -> None:
-        medians = _interleaved(variants, rounds=rounds, calls=calls, warmup=max(3, calls // 10))
+        medians = interleaved(variants, rounds=rounds, calls=calls, warmup=max(3, calls // 10))
         bare = {v.group: m for v, m in zip(variants, medians, strict=True) if v.bare}
         for v, m in zip(variants, medians, strict=True):
             base = bare[v.group]

@@ -24,48 +24,15 @@ from __future__ import annotations
 import argparse
 import json
 import platform
-import statistics
 import sys
-import time
-from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-@dataclass
-class Variant:
-    """One way of making the call; ``reset`` runs before each timed block (not timed)."""
-
-    group: str
-    label: str
-    call: Callable[[], Any]
-    bare: bool = False
-    reset: Callable[[], None] = field(default=lambda: None)
-
-
-def _interleaved(variants: list[Variant], *, rounds: int, calls: int, warmup: int) -> list[float]:
-    for v in variants:
-        v.reset()
-        for _ in range(warmup):
-            v.call()
-    samples: list[list[float]] = [[] for _ in variants]
-    order = list(range(len(variants)))
-    clock = time.perf_counter
-    for r in range(rounds):
-        k = r % len(order)
-        for i in order[k:] + order[:k]:
-            variants[i].reset()
-            call = variants[i].call
-            start = clock()
-            for _ in range(calls):
-                call()
-            samples[i].append((clock() - start) * 1e6 / calls)
-    return [statistics.median(s) for s in samples]
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_overhead import Variant, interleaved  # noqa: E402  (the same method, one copy)
 
 
 def _parse_shape(text: str) -> tuple[str, tuple[int, ...]]:
@@ -192,7 +159,7 @@ def main(argv: list[str] | None = None) -> int:
     plain, graphed, shapes = _load(args)
     with plain, graphed:
         variants = _variants(plain, graphed, shapes)
-        medians = _interleaved(variants, rounds=args.rounds, calls=args.calls, warmup=args.warmup)
+        medians = interleaved(variants, rounds=args.rounds, calls=args.calls, warmup=args.warmup)
         bare = {v.group: m for v, m in zip(variants, medians, strict=True) if v.bare}
         rows: list[dict[str, Any]] = []
         for v, m in zip(variants, medians, strict=True):

@@ -29,6 +29,7 @@ from typing import Any
 
 import numpy as np
 import torch
+from torch_baselines import capture_graph  # the same capture as the baselines
 
 try:  # trtlab's shim for a CPU torch beside a CUDA torchvision (trtlab's CI machine)
     from trtlab._tv_shim import import_torchvision
@@ -42,16 +43,8 @@ def measure_batch(model: Any, batch: int, iters: int, warmup: int) -> list[dict[
     """The three variants at one batch size, interleaved call by call."""
     rows: list[dict[str, Any]] = []
     x_host = np.random.default_rng(0).standard_normal((batch, 3, 224, 224)).astype(np.float16)
-    static_x = torch.from_numpy(x_host).cuda().contiguous(memory_format=torch.channels_last)
-    side = torch.cuda.Stream()
-    side.wait_stream(torch.cuda.current_stream())
-    with torch.cuda.stream(side), torch.inference_mode():
-        for _ in range(3):
-            model(static_x)
-    torch.cuda.current_stream().wait_stream(side)
-    graph = torch.cuda.CUDAGraph()
-    with torch.cuda.graph(graph), torch.inference_mode():
-        static_y = model(static_x)
+    x_dev = torch.from_numpy(x_host).cuda().contiguous(memory_format=torch.channels_last)
+    graph, static_x, static_y = capture_graph(model, x_dev)
     pinned_in = torch.empty(x_host.shape, dtype=torch.float16).pin_memory()
     pinned_out = torch.empty(tuple(static_y.shape), dtype=static_y.dtype).pin_memory()
 

@@ -54,8 +54,12 @@ def _eager(model: torch.nn.Module, x: torch.Tensor) -> Call:
     return call
 
 
-def _graphed(model: torch.nn.Module, x: torch.Tensor) -> Call:
-    """Capture one forward pass in a CUDA graph; replay re-runs it on the same static input."""
+def capture_graph(model: torch.nn.Module, x: torch.Tensor) -> tuple[Any, torch.Tensor, Any]:
+    """One forward pass captured in a CUDA graph: ``(graph, static_input, static_output)``.
+
+    Warm-up runs on a side stream first, as PyTorch's CUDA-graph docs ask; replay re-runs the
+    pass on whatever is in ``static_input``. ``tools/h200/copy_cost.py`` uses it too.
+    """
     static_x = x.clone()
     stream = torch.cuda.Stream()
     stream.wait_stream(torch.cuda.current_stream())
@@ -66,6 +70,11 @@ def _graphed(model: torch.nn.Module, x: torch.Tensor) -> Call:
     graph = torch.cuda.CUDAGraph()
     with torch.cuda.graph(graph), torch.inference_mode():
         static_y = model(static_x)
+    return graph, static_x, static_y
+
+
+def _graphed(model: torch.nn.Module, x: torch.Tensor) -> Call:
+    graph, _, static_y = capture_graph(model, x)
 
     def call() -> Any:
         graph.replay()
