@@ -30,3 +30,4 @@ for nb in "$work"/solved/*.ipynb; do
   mv "$work/$name.page" "$out/$name.html"  # whole pages only
   echo "$name: $((SECONDS - start)) s"
 done
+"$py" tools/share_css.py "$out"  # one copy of nbconvert's stylesheet, linked from every page
